@@ -1,0 +1,3 @@
+from mailreject.cli import main
+
+main()

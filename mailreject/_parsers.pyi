@@ -1,0 +1,26 @@
+"""Type stubs for the Rust extension module built from parsers/."""
+
+from typing import Any
+
+import pyarrow as pa
+
+MAX_LINE_BYTES: int
+
+class Parser:
+    def __init__(
+        self, extra_rules: list[tuple[str, str]] = ..., tz: str | None = ..., builtin: bool = ...
+    ) -> None: ...
+    def parse(
+        self,
+        data: bytes,
+        *,
+        source: str,
+        first_line_no: int = ...,
+        format: str = ...,
+        year: int,
+        prev_month: int | None = ...,
+    ) -> tuple[pa.RecordBatch, dict[str, Any]]: ...
+    def rules(self) -> list[tuple[str, str, list[str], str, str | None, bool]]: ...
+
+def default_rules() -> list[tuple[str, str]]: ...
+def event_schema() -> pa.Schema: ...

@@ -1,0 +1,15 @@
+//! mailreject's parsing core: Postfix log bytes in, typed anti-spam events out as Arrow.
+//!
+//! The crate is deliberately small and single-purpose. `envelope` frames syslog and
+//! journal lines, `scan` finds the generic fields by structure, `rules` compiles the
+//! declarative catalogue in `parsers/rules/`, `engine` ties them together and `columns`
+//! collects the events. The PyO3 bindings live behind the `python` feature.
+
+pub mod columns;
+pub mod engine;
+pub mod envelope;
+pub mod rules;
+pub mod scan;
+
+#[cfg(feature = "python")]
+mod python;
