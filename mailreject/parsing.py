@@ -217,6 +217,35 @@ class _Chain:
     month: int | None
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where to pick an input up again (a store checkpoint).
+
+    Attributes:
+        offset: Decompressed byte offset just after the last line already read.
+        line_no: Line number of the next line.
+        year: Year state of year-less timestamps at that point.
+        month: Month of the last year-less line read, for Dec -> Jan rollover.
+    """
+
+    offset: int
+    line_no: int
+    year: int | None = None
+    month: int | None = None
+
+
+@dataclass
+class ParsedBlock:
+    """One block's outcome: its events, counters, and the year state after it."""
+
+    batch: pa.RecordBatch
+    stats: BlockStats
+    block: sources.Block
+    format: str
+    year: int
+    month: int | None
+
+
 class ParseRun:
     """One pass over a list of inputs, yielding record batches.
 
@@ -237,6 +266,7 @@ class ParseRun:
         stdin: BinaryIO | None = None,
         on_progress: Callable[[int, ParseSummary], None] | None = None,
         parser: Parser | None = None,
+        resume: Callable[[sources.Source], Resume | None] | None = None,
     ) -> None:
         if options.jobs < 1:
             raise UsageError("--jobs must be at least 1")
@@ -245,6 +275,7 @@ class ParseRun:
         self.parser = parser or make_parser(options)
         self.stdin = stdin
         self.on_progress = on_progress
+        self.resume = resume
         try:
             self.sources = sources.resolve_sources(names, stdin)
         except sources.SourceError as error:
@@ -252,26 +283,44 @@ class ParseRun:
         self.summary = ParseSummary(tz=tz_name)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """Parses every input in order, oldest rotated file first."""
+        """Parses every input in order, oldest rotated file first; batches with events."""
+        for parsed in self.parsed_blocks():
+            if parsed.batch.num_rows:
+                yield parsed.batch
+
+    def parsed_blocks(self) -> Iterator[ParsedBlock]:
+        """Like :meth:`batches`, with each block's counters and position (for checkpoints)."""
         started = time.perf_counter()
         chain: _Chain | None = None
         try:
             for source in self.sources:
-                chain = yield from self._source_batches(source, chain)
+                chain = yield from self._source_blocks(source, chain)
         finally:
             self.summary.seconds = time.perf_counter() - started
 
-    def _source_batches(
+    def _source_blocks(
         self, source: sources.Source, chain: _Chain | None
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Iterator[ParsedBlock]:
         info = SourceSummary(name=source.name)
         self.summary.sources.append(info)
+        resume = self.resume(source) if self.resume is not None else None
         try:
             stream = sources.open_binary(source, self.stdin)
+            if resume is not None and resume.offset:
+                stream.seek(resume.offset)
         except sources.SourceError as error:
             raise NoInputError(str(error)) from error
+        except OSError as error:
+            raise NoInputError(f"cannot read {source.name}: {error.strerror or error}") from error
+        info.end_offset = resume.offset if resume else 0
         with stream:
-            blocks = sources.iter_blocks(stream, source, block_size=self.options.block_size)
+            blocks = sources.iter_blocks(
+                stream,
+                source,
+                block_size=self.options.block_size,
+                start_offset=resume.offset if resume else 0,
+                start_line_no=resume.line_no if resume else 1,
+            )
             try:
                 first = next(blocks)
             except StopIteration:
@@ -280,7 +329,11 @@ class ParseRun:
                 raise NoInputError(str(error)) from error
             fmt = self._format(first.data)
             info.format = fmt
-            state = self._start_chain(source, first.data, chain, info)
+            if resume is not None and resume.year is not None:
+                state = _Chain(resume.year, resume.month)
+                info.year, info.year_basis = resume.year, "from the store's checkpoint"
+            else:
+                state = self._start_chain(source, first.data, chain, info)
             all_blocks = _prepend(first, blocks)
             for batch, stats, block in self._parse_all(all_blocks, source, fmt, state):
                 self.summary.add(stats, len(block.data))
@@ -290,8 +343,7 @@ class ParseRun:
                 info.end_offset = block.end_offset
                 if self.on_progress is not None:
                     self.on_progress(self.summary.bytes, self.summary)
-                if batch.num_rows:
-                    yield batch
+                yield ParsedBlock(batch, stats, block, fmt, state.year, state.month)
         return state
 
     def _format(self, head: bytes) -> str:

@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use regex::CaptureLocations;
+use rustc_hash::FxHashMap;
+
 use arrow_array::RecordBatch;
 use jiff::tz::TimeZone;
 use memchr::memchr_iter;
@@ -69,8 +72,31 @@ pub struct BlockContext<'s> {
 
 pub struct Engine {
     rules: Vec<Rule>,
-    dispatch: HashMap<String, Vec<Group>>,
+    dispatch: FxHashMap<String, Vec<Group>>,
     tz: TimeZone,
+}
+
+/// The state one block carries from line to line.
+struct Work {
+    clock: Clock,
+    scratch: Scratch,
+}
+
+/// Per-block reusable buffers: capture locations for every rule, so matching allocates
+/// nothing per line.
+struct Scratch {
+    locations: Vec<Option<CaptureLocations>>,
+}
+
+impl Scratch {
+    fn new(rules: &[Rule]) -> Self {
+        Scratch {
+            locations: rules
+                .iter()
+                .map(|r| r.regex.as_ref().map(|re| re.capture_locations()))
+                .collect(),
+        }
+    }
 }
 
 impl Engine {
@@ -88,7 +114,7 @@ impl Engine {
                 members.entry(key).or_default().push(i);
             }
         }
-        let mut dispatch: HashMap<String, Vec<Group>> = HashMap::new();
+        let mut dispatch: FxHashMap<String, Vec<Group>> = FxHashMap::default();
         for key in order {
             let idx = members.remove(&key).unwrap_or_default();
             let matching: Vec<usize> = idx
@@ -133,7 +159,10 @@ impl Engine {
             year: ctx.year,
             ..BlockStats::default()
         };
-        let mut clock = Clock::new(ctx.year, ctx.prev_month, self.tz.clone());
+        let mut work = Work {
+            clock: Clock::new(ctx.year, ctx.prev_month, self.tz.clone()),
+            scratch: Scratch::new(&self.rules),
+        };
         let mut start = 0usize;
         let unterminated = data.last().is_some_and(|b| *b != b'\n');
         let ends = memchr_iter(b'\n', data).chain(unterminated.then_some(data.len()));
@@ -141,11 +170,11 @@ impl Engine {
             let raw = &data[start..end];
             start = end + 1;
             stats.lines += 1;
-            self.parse_line(raw, line_no, ctx, &mut clock, &mut columns, &mut stats);
+            self.parse_line(raw, line_no, ctx, &mut work, &mut columns, &mut stats);
         }
-        stats.first_month = clock.first_month;
-        stats.last_month = clock.last_month;
-        stats.year = clock.year;
+        stats.first_month = work.clock.first_month;
+        stats.last_month = work.clock.last_month;
+        stats.year = work.clock.year;
         Ok((columns.finish()?, stats))
     }
 
@@ -154,7 +183,7 @@ impl Engine {
         raw: &[u8],
         line_no: i64,
         ctx: &BlockContext<'_>,
-        clock: &mut Clock,
+        work: &mut Work,
         columns: &mut EventColumns,
         stats: &mut BlockStats,
     ) {
@@ -170,11 +199,15 @@ impl Engine {
             *stats.skipped.entry(Skip::Binary.name()).or_default() += 1;
             return;
         }
-        let text = String::from_utf8_lossy(line);
+        // Valid UTF-8 is the norm: check it with the fast validator, repair only when not.
+        let text = match std::str::from_utf8(line) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let repaired = trimmed_nul > 0 || matches!(text, std::borrow::Cow::Owned(_));
         let parsed = match ctx.format {
             Format::Syslog => parse_syslog(&text).map(|(stamp, mut env)| {
-                env.ts = clock.resolve(stamp);
+                env.ts = work.clock.resolve(stamp);
                 env
             }),
             Format::Journal => parse_journal(line),
@@ -190,7 +223,7 @@ impl Engine {
             stats.repaired += 1;
         }
         let mut event = Event::default();
-        match self.apply_rules(&envelope, &mut event) {
+        match self.apply_rules(&envelope, &mut event, &mut work.scratch) {
             Some(outcome) => {
                 if let Some(ts) = envelope.ts {
                     event.set_int(Column::Ts, ts);
@@ -231,7 +264,12 @@ impl Engine {
     }
 
     /// Fills `event` from the first rule that explains the message; None when no rule does.
-    fn apply_rules<'a>(&'a self, env: &'a Envelope<'a>, event: &mut Event<'a>) -> Option<Outcome> {
+    fn apply_rules<'a>(
+        &'a self,
+        env: &'a Envelope<'a>,
+        event: &mut Event<'a>,
+        scratch: &mut Scratch,
+    ) -> Option<Outcome> {
         let daemon = env
             .program
             .rsplit_once('/')
@@ -242,28 +280,28 @@ impl Engine {
             let outcome = match group.shape {
                 Shape::Reject => smtpd_reject(body, &REJECT_ACTIONS).map(|r| {
                     fill_reject(event, &r);
-                    self.pick(group, r.reply, event)
+                    self.pick(group, r.reply, event, scratch)
                 }),
                 Shape::MilterReject => smtpd_reject(body, &MILTER_ACTIONS).map(|r| {
                     fill_reject(event, &r);
-                    self.pick(group, r.reply, event)
+                    self.pick(group, r.reply, event, scratch)
                 }),
                 Shape::CleanupReject => cleanup_reject(body).map(|(r, matched)| {
                     fill_reject(event, &r);
-                    self.pick(group, matched, event)
+                    self.pick(group, matched, event, scratch)
                 }),
-                Shape::KeyValue => self.first_match(group, body).map(|i| {
+                Shape::KeyValue => self.first_in_order(group, body, scratch).map(|i| {
                     let rule = &self.rules[i];
                     for (key, value) in key_values(body) {
                         if let Some((_, target)) = rule.fields.iter().find(|(k, _)| k == key) {
                             fill_target(event, *target, value);
                         }
                     }
-                    self.finish_rule(i, body, event, group.shape)
+                    self.finish_rule(i, body, event, group.shape, scratch, true)
                 }),
                 Shape::Regex => self
-                    .first_match(group, body)
-                    .map(|i| self.finish_rule(i, body, event, group.shape)),
+                    .first_in_order(group, body, scratch)
+                    .map(|i| self.finish_rule(i, body, event, group.shape, scratch, true)),
             };
             if let Some(mut outcome) = outcome {
                 if let Some(id) = queue_id {
@@ -282,6 +320,8 @@ impl Engine {
         None
     }
 
+    /// The first rule of the group (in priority order) whose regex matches, for reject
+    /// texts: one pass of the regex set over the reply.
     fn first_match(&self, group: &Group, text: &str) -> Option<usize> {
         group
             .set
@@ -291,10 +331,32 @@ impl Engine {
             .map(|pattern| group.matching[pattern])
     }
 
+    /// The first rule in priority order whose anchored literal prefix and regex match,
+    /// leaving the capture positions in the scratch space. Most messages fail on the
+    /// prefix, so few regexes run.
+    fn first_in_order(&self, group: &Group, text: &str, scratch: &mut Scratch) -> Option<usize> {
+        group.matching.iter().copied().find(|&i| {
+            let rule = &self.rules[i];
+            if !text.starts_with(rule.prefix.as_str()) {
+                return false;
+            }
+            match (&rule.regex, scratch.locations[i].as_mut()) {
+                (Some(re), Some(locs)) => re.captures_read(locs, text).is_some(),
+                _ => false,
+            }
+        })
+    }
+
     /// For reject shapes: the first matching rule, else the fallback.
-    fn pick<'a>(&'a self, group: &Group, text: &'a str, event: &mut Event<'a>) -> Outcome {
+    fn pick<'a>(
+        &'a self,
+        group: &Group,
+        text: &'a str,
+        event: &mut Event<'a>,
+        scratch: &mut Scratch,
+    ) -> Outcome {
         match self.first_match(group, text).or(group.fallback) {
-            Some(i) => self.finish_rule(i, text, event, group.shape),
+            Some(i) => self.finish_rule(i, text, event, group.shape, scratch, false),
             None => {
                 event.set_str(Column::Layer, "other");
                 Outcome { unmatched: true }
@@ -302,13 +364,16 @@ impl Engine {
         }
     }
 
-    /// Applies a rule's constants, then its named captures on `text`.
+    /// Applies a rule's constants, then its named captures on `text` (already found when
+    /// `captured`, else searched for now).
     fn finish_rule<'a>(
         &'a self,
         i: usize,
         text: &'a str,
         event: &mut Event<'a>,
         shape: Shape,
+        scratch: &mut Scratch,
+        captured: bool,
     ) -> Outcome {
         let rule = &self.rules[i];
         for (column, value) in &rule.constants {
@@ -317,11 +382,15 @@ impl Engine {
         if shape.is_reject() && event.is_null(Column::Layer) {
             event.set_str(Column::Layer, "other");
         }
-        if let (Some(re), false) = (&rule.regex, rule.captures.is_empty()) {
-            if let Some(caps) = re.captures(text) {
+        if let (Some(re), Some(locs), false) = (
+            &rule.regex,
+            scratch.locations[i].as_mut(),
+            rule.captures.is_empty(),
+        ) {
+            if captured || re.captures_read(locs, text).is_some() {
                 for (group, column) in &rule.captures {
-                    if let Some(m) = caps.get(*group) {
-                        event.set_text(*column, m.as_str());
+                    if let Some((start, end)) = locs.get(*group) {
+                        event.set_text(*column, &text[start..end]);
                     }
                 }
             }

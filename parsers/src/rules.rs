@@ -124,6 +124,9 @@ pub struct Rule {
     pub daemons: Vec<String>,
     pub shape: Shape,
     pub regex: Option<Regex>,
+    /// The literal every match starts with, when the pattern is anchored (`^connect from `):
+    /// a cheap test that skips the regex for most lines.
+    pub prefix: String,
     /// Capture group index -> column, for named groups.
     pub captures: Vec<(usize, Column)>,
     pub constants: Vec<(Column, String)>,
@@ -276,8 +279,13 @@ fn compile_rule(
         fields.push((key.clone(), target));
     }
     let unmatched = def.unmatched || def.pattern.is_none();
+    let prefix = regex
+        .as_ref()
+        .map(|re| literal_prefix(re.as_str()))
+        .unwrap_or_default();
     Ok(Rule {
         id: def.id,
+        prefix,
         file: file.to_string(),
         daemons: def.daemons,
         shape: def.shape,
@@ -287,6 +295,30 @@ fn compile_rule(
         fields,
         unmatched,
     })
+}
+
+/// The literal text an anchored pattern must start with (`^PASS NEW \[` gives `PASS NEW `).
+/// Conservative: stops at the first metacharacter or escape, and drops a last character a
+/// quantifier applies to.
+fn literal_prefix(pattern: &str) -> String {
+    let Some(rest) = pattern.strip_prefix('^') else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if "\\.+*?()[]{}|^$".contains(c) {
+            if matches!(c, '?' | '*' | '{') {
+                out.pop();
+            }
+            break;
+        }
+        if matches!(chars.peek(), Some('?' | '*' | '{')) {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn first_line(s: &str) -> String {
@@ -339,6 +371,16 @@ mod tests {
     fn default_catalogue_compiles() {
         let rules = compile(&default_files()).unwrap();
         assert!(rules.len() > 40);
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix("^PASS NEW \\["), "PASS NEW ");
+        assert_eq!(literal_prefix("^connect from (?P<x>a)"), "connect from ");
+        assert_eq!(literal_prefix("^(?P<a>x)"), "");
+        assert_eq!(literal_prefix("^abc?d"), "ab");
+        assert_eq!(literal_prefix("^ab\\d"), "ab");
+        assert_eq!(literal_prefix("no anchor"), "");
     }
 
     #[test]
