@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import tomllib
 
 from mailreject.parsing import ParseOptions, make_parser, parse_text
 
@@ -58,8 +59,9 @@ def rule_catalogue(parser: Parser) -> dict[str, RuleInfo]:
     return rules
 
 
-def explain(line: str, options: ParseOptions = ParseOptions()) -> Explanation:
+def explain(line: str, options: ParseOptions | None = None) -> Explanation:
     """Parses one line and says which rule produced its event, or why none did."""
+    options = options or ParseOptions()
     parser = make_parser(options)
     text = line.rstrip("\r\n")
     batch, stats = parse_text(text + "\n", options, parser=parser)
@@ -67,7 +69,7 @@ def explain(line: str, options: ParseOptions = ParseOptions()) -> Explanation:
         if stats["skipped"]:
             reason = next(iter(stats["skipped"]))
             why = {
-                "not_syslog": "not a syslog line: no timestamp, host and program tag where expected",
+                "not_syslog": "not a syslog line: no timestamp, host and program tag",
                 "too_long": "longer than any line Postfix writes",
                 "binary": "contains NUL bytes",
                 "blank": "blank line or journal marker",

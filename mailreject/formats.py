@@ -162,7 +162,9 @@ class ParquetFileWriter:
         self.writer.close()
 
 
-def make_writer(fmt: OutputFormat, text_out: IO[str] | None, binary_out: Path | IO[bytes] | None) -> EventWriter:
+def make_writer(
+    fmt: OutputFormat, text_out: IO[str] | None, binary_out: Path | IO[bytes] | None
+) -> EventWriter:
     """The writer for ``fmt``; text formats write to ``text_out``, Parquet to ``binary_out``."""
     if fmt == "parquet":
         from mailreject._parsers import event_schema

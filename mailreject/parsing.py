@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
@@ -45,6 +45,7 @@ class ParseOptions:
         input_format: ``auto`` detects journal JSON by its first byte.
         jobs: Threads that parse blocks in parallel.
         block_size: Bytes of input handed to the parser at a time.
+
     """
 
     year: int | None = None
@@ -151,7 +152,7 @@ class ParseSummary:
             parts.append(f"skipped {skipped}")
         if self.repaired:
             parts.append(f"{self.repaired} lines repaired (invalid UTF-8 or NUL bytes)")
-        years = sorted({s.year for s in self.sources if s.year_basis})
+        years = sorted({s.year for s in self.sources if s.year_basis and s.year is not None})
         if years:
             bases = sorted({s.year_basis for s in self.sources if s.year_basis})
             parts.append(f"year-less times read as {years} ({'; '.join(bases)}) in {self.tz}")
@@ -171,9 +172,11 @@ def _zone(name: str | None) -> tuple[tzinfo, str]:
         key = os.environ.get("TZ") or _system_zone_name() or str(local)
         return local, key
     try:
-        return ZoneInfo(name), name  # type: ignore[arg-type]
+        return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin or UTC") from error
+        raise UsageError(
+            f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin or UTC"
+        ) from error
 
 
 def _system_zone_name() -> str | None:
@@ -226,6 +229,7 @@ class Resume:
         line_no: Line number of the next line.
         year: Year state of year-less timestamps at that point.
         month: Month of the last year-less line read, for Dec -> Jan rollover.
+
     """
 
     offset: int
@@ -256,6 +260,7 @@ class ParseRun:
         options: Shared reading options.
         stdin: The stream standing for ``-`` (tests inject one).
         on_progress: Called after each block with (bytes read so far, summary).
+
     """
 
     def __init__(
@@ -300,7 +305,7 @@ class ParseRun:
 
     def _source_blocks(
         self, source: sources.Source, chain: _Chain | None
-    ) -> Iterator[ParsedBlock]:
+    ) -> Generator[ParsedBlock, None, _Chain | None]:
         info = SourceSummary(name=source.name)
         self.summary.sources.append(info)
         resume = self.resume(source) if self.resume is not None else None
@@ -372,7 +377,9 @@ class ParseRun:
         info.year = year
         return _Chain(year, None)
 
-    def _parse_one(self, block: sources.Block, fmt: str, chain: _Chain) -> tuple[pa.RecordBatch, BlockStats]:
+    def _parse_one(
+        self, block: sources.Block, fmt: str, chain: _Chain
+    ) -> tuple[pa.RecordBatch, BlockStats]:
         return self.parser.parse(
             block.data,
             source=block.source.name,
@@ -404,10 +411,18 @@ class ParseRun:
                     yield batch, stats, block
                 return
             with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
-                pending: list[tuple[Future[tuple[pa.RecordBatch, BlockStats]], sources.Block, int]] = []
+                pending: list[
+                    tuple[Future[tuple[pa.RecordBatch, BlockStats]], sources.Block, int]
+                ] = []
                 window = self.options.jobs * 2
                 for block in blocks:
-                    pending.append((pool.submit(self._parse_one, block, fmt, _Chain(state.year, None)), block, state.year))
+                    pending.append(
+                        (
+                            pool.submit(self._parse_one, block, fmt, _Chain(state.year, None)),
+                            block,
+                            state.year,
+                        )
+                    )
                     while len(pending) >= window:
                         yield self._settle(pending.pop(0), fmt, state)
                 while pending:
@@ -441,12 +456,18 @@ def _prepend(first: sources.Block, rest: Iterator[sources.Block]) -> Iterator[so
     yield from rest
 
 
-def parse_text(text: str | bytes, options: ParseOptions = ParseOptions(), *, parser: Parser | None = None) -> tuple[pa.RecordBatch, BlockStats]:
+def parse_text(
+    text: str | bytes, options: ParseOptions = ParseOptions(), *, parser: Parser | None = None
+) -> tuple[pa.RecordBatch, BlockStats]:
     """Parses a few lines given as text (``explain``, tests, notebooks)."""
     parser = parser or make_parser(options)
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     fmt = options.input_format if options.input_format != "auto" else sources.detect_format(data)
     tz, _ = _zone(options.tz)
     month = sources.first_month(data)
-    year = options.year or (sources.infer_start_year(time.time(), month, tz) if month else datetime.now(tz).year)
-    return parser.parse(data, source="<text>", first_line_no=1, format=fmt, year=year, prev_month=None)
+    year = options.year or (
+        sources.infer_start_year(time.time(), month, tz) if month else datetime.now(tz).year
+    )
+    return parser.parse(
+        data, source="<text>", first_line_no=1, format=fmt, year=year, prev_month=None
+    )

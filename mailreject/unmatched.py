@@ -45,7 +45,9 @@ class UnmatchedGroup:
     example_source: str
 
 
-def unmatched_rule_ids(rules: Iterable[tuple[str, str, list[str], str, str | None, bool]]) -> set[str]:
+def unmatched_rule_ids(
+    rules: Iterable[tuple[str, str, list[str], str, str | None, bool]],
+) -> set[str]:
     """Ids of the rules whose events are listed as unmatched."""
     return {rule_id for rule_id, *_, unmatched in rules if unmatched}
 
@@ -60,11 +62,15 @@ def group_unmatched(batches: Iterable[pa.RecordBatch], rule_ids: set[str]) -> li
     wanted = pa.array(sorted(rule_ids), pa.string())
     for batch in batches:
         mask = pc.is_in(batch.column("rule"), value_set=wanted)
-        for row in batch.filter(mask).select(
-            ["program", "layer", "smtp_code", "dsn", "detail", "source", "line_no"]
-        ).to_pylist():
+        for row in (
+            batch.filter(mask)
+            .select(["program", "layer", "smtp_code", "dsn", "detail", "source", "line_no"])
+            .to_pylist()
+        ):
             daemon = row["program"].rsplit("/", 1)[-1]
-            reply = " ".join(str(p) for p in (row["smtp_code"], row["dsn"], row["detail"]) if p is not None)
+            reply = " ".join(
+                str(p) for p in (row["smtp_code"], row["dsn"], row["detail"]) if p is not None
+            )
             key = (daemon, row["layer"] or "other", normalise(reply))
             counts[key] += 1
             examples.setdefault(key, (reply, f"{row['source']}:{row['line_no']}"))

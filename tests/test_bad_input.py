@@ -87,7 +87,12 @@ def test_random_bytes_never_crash_and_every_line_is_counted(data: bytes, fmt: st
     batch, stats = PARSER.parse(data, source="x", year=2026, format=fmt)
     expected_lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     assert stats["lines"] == expected_lines
-    unaccounted = stats["lines"] - stats["events"] - sum(stats["unparsed"].values()) - sum(stats["skipped"].values())
+    unaccounted = (
+        stats["lines"]
+        - stats["events"]
+        - sum(stats["unparsed"].values())
+        - sum(stats["skipped"].values())
+    )
     assert unaccounted == 0
     assert batch.num_rows == stats["events"]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from typing import Any
 
 import pytest
+import tomllib
 
 from mailreject._parsers import Parser, default_rules
 from mailreject.parsing import ParseOptions, parse_text
@@ -33,7 +33,9 @@ def _rules() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("rule_id", "example"), _examples())
 def test_rule_example(rule_id: str, example: dict[str, Any]) -> None:
-    batch, stats = parse_text(example["line"] + "\n", ParseOptions(year=2026, tz="UTC"), parser=PARSER)
+    batch, stats = parse_text(
+        example["line"] + "\n", ParseOptions(year=2026, tz="UTC"), parser=PARSER
+    )
     assert stats["lines"] == 1
     assert batch.num_rows == 1, f"no event: {stats}"
     row = batch.to_pylist()[0]
@@ -112,7 +114,12 @@ def test_embedded_catalogue_is_current() -> None:
 def test_a_wrong_expectation_fails() -> None:
     example = {
         "line": "Nov  3 12:10:04 mx1 postfix/qmgr[700]: 3F1A2B4C5D: from=<a@example.net>, size=4821, nrcpt=1 (queue active)",
-        "expect": {"kind": "queue", "queue_id": "3F1A2B4C5D", "sender": "a@example.net", "size": 4821},
+        "expect": {
+            "kind": "queue",
+            "queue_id": "3F1A2B4C5D",
+            "sender": "a@example.net",
+            "size": 4821,
+        },
     }
     with pytest.raises(AssertionError, match="nrcpt"):
         test_rule_example("qmgr.active", example)

@@ -17,19 +17,65 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 EXPECTED = {
     "mail.log": (
         1154,
-        {"postscreen": 10, "client": 5, "rbl": 7, "helo": 5, "sender": 7, "recipient": 10,
-         "spf": 6, "greylist": 7, "data": 1, "content": 3, "other": 6},
-        {"client": 5, "rbl": 2}, 97, 97, 43,
+        {
+            "postscreen": 10,
+            "client": 5,
+            "rbl": 7,
+            "helo": 5,
+            "sender": 7,
+            "recipient": 10,
+            "spf": 6,
+            "greylist": 7,
+            "data": 1,
+            "content": 3,
+            "other": 6,
+        },
+        {"client": 5, "rbl": 2},
+        97,
+        97,
+        43,
     ),
     "mail-rfc3339.log": (
         286,
-        {"postscreen": 3, "client": 2, "rbl": 1, "helo": 1, "sender": 2, "recipient": 2,
-         "spf": 1, "greylist": 1},
-        {}, 25, 25, 18,
+        {
+            "postscreen": 3,
+            "client": 2,
+            "rbl": 1,
+            "helo": 1,
+            "sender": 2,
+            "recipient": 2,
+            "spf": 1,
+            "greylist": 1,
+        },
+        {},
+        25,
+        25,
+        18,
     ),
-    "rotated/mail.log.2.gz": (167, {"client": 6, "rbl": 5, "recipient": 3, "spf": 2, "greylist": 1}, {}, 28, 28, 11),
-    "rotated/mail.log.1": (138, {"client": 3, "rbl": 4, "recipient": 1, "spf": 2, "greylist": 3}, {}, 22, 21, 7),
-    "rotated/mail.log": (157, {"client": 2, "rbl": 4, "recipient": 4, "spf": 2, "greylist": 2}, {}, 23, 24, 11),
+    "rotated/mail.log.2.gz": (
+        167,
+        {"client": 6, "rbl": 5, "recipient": 3, "spf": 2, "greylist": 1},
+        {},
+        28,
+        28,
+        11,
+    ),
+    "rotated/mail.log.1": (
+        138,
+        {"client": 3, "rbl": 4, "recipient": 1, "spf": 2, "greylist": 3},
+        {},
+        22,
+        21,
+        7,
+    ),
+    "rotated/mail.log": (
+        157,
+        {"client": 2, "rbl": 4, "recipient": 4, "spf": 2, "greylist": 2},
+        {},
+        23,
+        24,
+        11,
+    ),
     "journal.json": (43, {"postscreen": 2, "helo": 1, "rbl": 1, "greylist": 1}, {}, 5, 5, 1),
 }
 
@@ -53,7 +99,11 @@ def test_sample_figures(name: str) -> None:
     kinds = Counter(r["kind"] for r in rows)
     assert Counter(r["layer"] for r in rows if r["kind"] == "reject") == rejects
     assert Counter(r["layer"] for r in rows if r["kind"] == "reject_warning") == warnings
-    assert (kinds["connect"], kinds["disconnect"], kinds["delivery"]) == (connects, disconnects, deliveries)
+    assert (kinds["connect"], kinds["disconnect"], kinds["delivery"]) == (
+        connects,
+        disconnects,
+        deliveries,
+    )
     for row in rows:
         assert row["ts"] is not None
         assert row["source"].endswith(name.split("/")[-1])
@@ -61,14 +111,24 @@ def test_sample_figures(name: str) -> None:
 
 def test_bounce_quoting_a_remote_reject_is_a_delivery() -> None:
     table, _ = _parse("mail.log", year=2026)
-    rows = [r for r in table.to_pylist() if r["detail"] and "Recipient address rejected" in r["detail"]]
+    rows = [
+        r for r in table.to_pylist() if r["detail"] and "Recipient address rejected" in r["detail"]
+    ]
     bounced = [r for r in rows if r["kind"] == "delivery"]
-    assert bounced and all(r["action"] in ("bounced", "deferred", "undeliverable", "sent") for r in bounced)
+    assert bounced and all(
+        r["action"] in ("bounced", "deferred", "undeliverable", "sent") for r in bounced
+    )
 
 
 def test_rotated_set_is_read_oldest_first_across_new_year() -> None:
-    table, run = _parse("rotated/mail.log", "rotated/mail.log.1", "rotated/mail.log.2.gz", year=2025)
-    assert [s.name.rsplit("/", 1)[-1] for s in run.summary.sources] == ["mail.log.2.gz", "mail.log.1", "mail.log"]
+    table, run = _parse(
+        "rotated/mail.log", "rotated/mail.log.1", "rotated/mail.log.2.gz", year=2025
+    )
+    assert [s.name.rsplit("/", 1)[-1] for s in run.summary.sources] == [
+        "mail.log.2.gz",
+        "mail.log.1",
+        "mail.log",
+    ]
     ts = table.column("ts").to_pylist()
     assert ts == sorted(ts), "events must come out in time order across the rotation"
     assert ts[0].year == 2025 and ts[-1].year == 2026
@@ -80,14 +140,21 @@ def test_rotated_set_without_year_uses_modification_times(tmp_path: Path) -> Non
     import os
     import shutil
 
-    for name, stamp in (("mail.log.2.gz", "2025-12-31T06:25:03"), ("mail.log.1", "2026-01-01T06:25:02"), ("mail.log", "2026-01-02T12:00:00")):
+    for name, stamp in (
+        ("mail.log.2.gz", "2025-12-31T06:25:03"),
+        ("mail.log.1", "2026-01-01T06:25:02"),
+        ("mail.log", "2026-01-02T12:00:00"),
+    ):
         target = tmp_path / name
         shutil.copy(SAMPLES / "rotated" / name, target)
         from datetime import datetime, timezone
 
         t = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc).timestamp()
         os.utime(target, (t, t))
-    run = ParseRun([str(tmp_path / n) for n in ("mail.log", "mail.log.1", "mail.log.2.gz")], ParseOptions(tz="UTC"))
+    run = ParseRun(
+        [str(tmp_path / n) for n in ("mail.log", "mail.log.1", "mail.log.2.gz")],
+        ParseOptions(tz="UTC"),
+    )
     ts = [t for b in run.batches() for t in b.column("ts").to_pylist()]
     assert ts[0].year == 2025 and ts[-1].year == 2026
     assert ts == sorted(ts)
