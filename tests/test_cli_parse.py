@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -28,9 +29,15 @@ HOSTILE = (
 
 
 def _mailreject(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "mailreject", *args], input=stdin, capture_output=True, timeout=120
-    )
+    # Run outside the checkout so the installed package (with its extension) is imported.
+    with tempfile.TemporaryDirectory() as elsewhere:
+        return subprocess.run(
+            [sys.executable, "-m", "mailreject", *args],
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+            cwd=elsewhere,
+        )
 
 
 def test_jsonl_keys_and_utc_timestamps() -> None:

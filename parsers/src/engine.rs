@@ -4,17 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use regex::CaptureLocations;
+use regex::bytes::CaptureLocations;
 use rustc_hash::FxHashMap;
 
 use arrow_array::RecordBatch;
 use jiff::tz::TimeZone;
 use memchr::memchr_iter;
-use regex::RegexSet;
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::columns::{Column, Event, EventColumns, Value};
 use crate::envelope::{parse_journal, parse_syslog, Clock, Envelope, Skip};
-use crate::rules::{compile, Rule, RuleError, Shape, Target};
+use crate::rules::{compile, Rule, RuleError, Shape, Target, KINDS};
 use crate::scan::{
     cleanup_reject, key_values, parse_client, smtpd_reject, split_queue_id, split_status, Reject,
     MILTER_ACTIONS, REJECT_ACTIONS,
@@ -80,6 +80,7 @@ pub struct Engine {
 struct Work {
     clock: Clock,
     scratch: Scratch,
+    kind_counts: [u64; KINDS.len()],
 }
 
 /// Per-block reusable buffers: capture locations for every rule, so matching allocates
@@ -126,7 +127,9 @@ impl Engine {
             let patterns = matching
                 .iter()
                 .filter_map(|i| rules[*i].regex.as_ref().map(|r| r.as_str().to_string()));
-            let set = RegexSet::new(patterns)
+            let set = RegexSetBuilder::new(patterns)
+                .unicode(false)
+                .build()
                 .map_err(|e| RuleError(format!("rules for {}: {e}", key.0)))?;
             dispatch.entry(key.0).or_default().push(Group {
                 shape: key.1,
@@ -162,6 +165,7 @@ impl Engine {
         let mut work = Work {
             clock: Clock::new(ctx.year, ctx.prev_month, self.tz.clone()),
             scratch: Scratch::new(&self.rules),
+            kind_counts: [0; KINDS.len()],
         };
         let mut start = 0usize;
         let unterminated = data.last().is_some_and(|b| *b != b'\n');
@@ -171,6 +175,11 @@ impl Engine {
             start = end + 1;
             stats.lines += 1;
             self.parse_line(raw, line_no, ctx, &mut work, &mut columns, &mut stats);
+        }
+        for (kind, n) in KINDS.iter().zip(work.kind_counts) {
+            if n > 0 {
+                stats.events_by_kind.insert(kind.to_string(), n);
+            }
         }
         stats.first_month = work.clock.first_month;
         stats.last_month = work.clock.last_month;
@@ -245,11 +254,9 @@ impl Engine {
                 }
                 stats.events += 1;
                 if let Value::Str(kind) = event.get(Column::Kind) {
-                    match stats.events_by_kind.get_mut(kind) {
-                        Some(n) => *n += 1,
-                        None => {
-                            stats.events_by_kind.insert(kind.to_string(), 1);
-                        }
+                    match KINDS.iter().position(|k| *k == kind) {
+                        Some(i) => work.kind_counts[i] += 1,
+                        None => *stats.events_by_kind.entry(kind.to_string()).or_default() += 1,
                     }
                 }
                 columns.push(&event);
@@ -325,7 +332,7 @@ impl Engine {
     fn first_match(&self, group: &Group, text: &str) -> Option<usize> {
         group
             .set
-            .matches(text)
+            .matches(text.as_bytes())
             .iter()
             .next()
             .map(|pattern| group.matching[pattern])
@@ -341,7 +348,9 @@ impl Engine {
                 return false;
             }
             match (&rule.regex, scratch.locations[i].as_mut()) {
-                (Some(re), Some(locs)) => re.captures_read(locs, text).is_some(),
+                // Without named groups a yes/no answer is enough, and far cheaper.
+                (Some(re), _) if rule.captures.is_empty() => re.is_match(text.as_bytes()),
+                (Some(re), Some(locs)) => re.captures_read(locs, text.as_bytes()).is_some(),
                 _ => false,
             }
         })
@@ -387,10 +396,11 @@ impl Engine {
             scratch.locations[i].as_mut(),
             rule.captures.is_empty(),
         ) {
-            if captured || re.captures_read(locs, text).is_some() {
+            if captured || re.captures_read(locs, text.as_bytes()).is_some() {
                 for (group, column) in &rule.captures {
-                    if let Some((start, end)) = locs.get(*group) {
-                        event.set_text(*column, &text[start..end]);
+                    // `get` rather than indexing: a user's pattern could cut a character.
+                    if let Some(value) = locs.get(*group).and_then(|(s, e)| text.get(s..e)) {
+                        event.set_text(*column, value);
                     }
                 }
             }

@@ -436,8 +436,11 @@ pub struct Clock {
     pub last_month: Option<i8>,
     pub first_month: Option<i8>,
     tz: TimeZone,
-    cache_key: Option<(i32, Stamp)>,
-    cache_value: Option<i64>,
+    /// The zone's UTC offset (seconds) for the local hour last seen: converting through
+    /// the tz database once an hour instead of once a line. Offsets change on the hour
+    /// (or the half hour, which this treats as the hour) in every zone in use.
+    hour_key: Option<(i32, i8, i8, i8)>,
+    hour_offset: Option<i64>,
 }
 
 impl Clock {
@@ -447,8 +450,8 @@ impl Clock {
             last_month,
             first_month: None,
             tz,
-            cache_key: None,
-            cache_value: None,
+            hour_key: None,
+            hour_offset: None,
         }
     }
 
@@ -478,27 +481,35 @@ impl Clock {
                         self.year
                     }
                 };
-                let key = (year, stamp);
-                if self.cache_key == Some(key) {
-                    return self.cache_value;
+                if day > days_in_month(i64::from(year), i64::from(month)) as i8 {
+                    return None;
                 }
-                let value = DateTime::new(
-                    i16::try_from(year).ok()?,
-                    month,
-                    day,
-                    hour,
-                    minute,
-                    second.min(59),
-                    micros * 1000,
-                )
-                .ok()
-                .and_then(|dt| self.tz.to_ambiguous_timestamp(dt).compatible().ok())
-                .map(|t| t.as_microsecond());
-                self.cache_key = Some(key);
-                self.cache_value = value;
-                value
+                let key = (year, month, day, hour);
+                if self.hour_key != Some(key) {
+                    self.hour_key = Some(key);
+                    self.hour_offset = self.offset_at(year, month, day, hour);
+                }
+                let offset = self.hour_offset?;
+                let local = days_from_civil(i64::from(year), i64::from(month), i64::from(day))
+                    * 86_400
+                    + i64::from(hour) * 3600
+                    + i64::from(minute) * 60
+                    + i64::from(second);
+                Some((local - offset) * 1_000_000 + i64::from(micros))
             }
         }
+    }
+}
+
+impl Clock {
+    /// The UTC offset in force at the start of a local hour (for a time that falls in a
+    /// DST gap or overlap, the offset before the transition, as `compatible` resolves it).
+    fn offset_at(&self, year: i32, month: i8, day: i8, hour: i8) -> Option<i64> {
+        let dt = DateTime::new(i16::try_from(year).ok()?, month, day, hour, 0, 0, 0).ok()?;
+        let ts = self.tz.to_ambiguous_timestamp(dt).compatible().ok()?;
+        let local = days_from_civil(i64::from(year), i64::from(month), i64::from(day)) * 86_400
+            + i64::from(hour) * 3600;
+        Some(local - ts.as_second())
     }
 }
 
@@ -592,6 +603,31 @@ mod tests {
         let stamp = parse_syslog("Jul  1 12:00:00 h p: m").unwrap().0;
         let utc = utc_clock(2026).resolve(stamp).unwrap();
         assert_eq!(utc - clock.resolve(stamp).unwrap(), 7_200_000_000);
+    }
+
+    #[test]
+    fn dst_transitions() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let mut clock = Clock::new(2026, None, tz);
+        // 2026-03-29 01:59:59 CET is 00:59:59 UTC; 03:00:00 CEST is 01:00:00 UTC.
+        let before = parse_syslog("Mar 29 01:59:59 h p: m").unwrap().0;
+        let after = parse_syslog("Mar 29 03:00:00 h p: m").unwrap().0;
+        assert_eq!(
+            clock.resolve(after).unwrap() - clock.resolve(before).unwrap(),
+            1_000_000
+        );
+        // 2026-10-25 03:00:00 CET is 02:00:00 UTC.
+        let autumn = parse_syslog("Oct 25 03:00:00 h p: m").unwrap().0;
+        assert_eq!(clock.resolve(autumn).unwrap(), 1_792_893_600_000_000);
+    }
+
+    #[test]
+    fn impossible_dates_have_no_time() {
+        let mut clock = utc_clock(2026);
+        assert_eq!(
+            clock.resolve(parse_syslog("Feb 30 10:00:00 h p: m").unwrap().0),
+            None
+        );
     }
 
     #[test]

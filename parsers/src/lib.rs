@@ -13,3 +13,10 @@ pub mod scan;
 
 #[cfg(feature = "python")]
 mod python;
+
+// Arrow buffers of every block are allocated here and released by Python later. The
+// system allocator returns such large blocks to the kernel, which must zero fresh pages
+// for the next block (tens of thousands of page faults per million lines); mimalloc
+// keeps and reuses them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::columns::Column;
@@ -209,7 +209,7 @@ fn compile_rule(
         match &def.pattern {
             Some(p) => {
                 let expanded = expand_macros(p, macros).map_err(&err)?;
-                Some(Regex::new(&expanded).map_err(|e| {
+                Some(compile_pattern(&expanded).map_err(|e| {
                     err(format!("bad `match` regex: {}", first_line(&e.to_string())))
                 })?)
             }
@@ -295,6 +295,14 @@ fn compile_rule(
         fields,
         unmatched,
     })
+}
+
+/// Compiles a rule pattern. Patterns match the bytes of a line with ASCII character classes
+/// (`\d` is `[0-9]`, `\s` is ASCII white space): log formats are ASCII, and byte-level
+/// automata are several times smaller and faster than Unicode ones. Captured text is cut at
+/// ASCII delimiters, so it always falls on character boundaries.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).unicode(false).build()
 }
 
 /// The literal text an anchored pattern must start with (`^PASS NEW \[` gives `PASS NEW `).
