@@ -329,6 +329,9 @@ class ParseRun:
             try:
                 first = next(blocks)
             except StopIteration:
+                # Nothing new since the checkpoint: its year state carries on unchanged.
+                if resume is not None and resume.year is not None:
+                    return _Chain(resume.year, resume.month)
                 return chain
             except sources.SourceError as error:
                 raise NoInputError(str(error)) from error

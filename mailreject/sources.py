@@ -34,6 +34,7 @@ __all__ = [
     "LogFormat",
     "Source",
     "SourceError",
+    "default_stdin",
     "detect_compression",
     "detect_format",
     "first_month",
@@ -42,6 +43,7 @@ __all__ = [
     "open_binary",
     "peek_head",
     "resolve_sources",
+    "rotation_family",
 ]
 
 Compression = Literal["none", "gzip", "bz2", "xz"]
@@ -84,6 +86,7 @@ class Source:
         inode: Inode number (``st_ino``), or None when unknown.
         size: Size in bytes of a regular file (compressed size for compressed files),
             else None.
+
     """
 
     name: str
@@ -97,7 +100,7 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A run of complete lines cut from one source.
+    r"""A run of complete lines cut from one source.
 
     Attributes:
         data: Zero or more complete lines, each ending in ``b"\\n"``, bytes kept as
@@ -110,6 +113,7 @@ class Block:
             the last line of this block (including bytes dropped from an over-long
             line); resuming from here starts at line ``first_line_no + line_count``.
         source: The source the lines come from.
+
     """
 
     data: bytes = field(repr=False)
@@ -147,6 +151,7 @@ def detect_compression(head: bytes) -> Compression:
 
     Returns:
         ``"gzip"``, ``"bz2"``, ``"xz"``, or ``"none"`` for anything else.
+
     """
     if head.startswith(_GZIP_MAGIC):
         return "gzip"
@@ -168,6 +173,7 @@ def _refuse_unsupported(name: str, head: bytes) -> None:
 
     Raises:
         SourceError: If the content is zstd-compressed.
+
     """
     if head.startswith(_ZSTD_MAGIC):
         raise SourceError(
@@ -197,7 +203,7 @@ _NUMBERED = re.compile(r"^(?P<base>.+)\.(?P<n>\d{1,7})$")
 _RotationKey = tuple[int, tuple[int, ...]]
 
 
-def _rotation(filename: str) -> tuple[str, _RotationKey]:
+def rotation_family(filename: str) -> tuple[str, _RotationKey]:
     """Splits a file name into its rotation family base and an age sort key.
 
     Args:
@@ -208,6 +214,7 @@ def _rotation(filename: str) -> tuple[str, _RotationKey]:
         files by descending number (``.10`` is older than ``.9``), then the live file.
         When a family mixes dated and numbered names (the dateext setting changed), the
         relative age of the two kinds is unknowable from names; dated files go first.
+
     """
     stem = _COMPRESSED_SUFFIX.sub("", filename)
     dated = _DATED.match(stem)
@@ -246,6 +253,7 @@ def _stat_name(name: str) -> os.stat_result:
 
     Raises:
         SourceError: If the path is missing, unreachable or a directory.
+
     """
     try:
         st = os.stat(name)
@@ -254,9 +262,7 @@ def _stat_name(name: str) -> os.stat_result:
     except ValueError:  # embedded NUL byte in the name
         raise SourceError(f"cannot open {_display(name)}: invalid file name") from None
     if stat.S_ISDIR(st.st_mode):
-        raise SourceError(
-            f"cannot open {_display(name)}: {os.strerror(errno_codes.EISDIR)}"
-        )
+        raise SourceError(f"cannot open {_display(name)}: {os.strerror(errno_codes.EISDIR)}")
     return st
 
 
@@ -271,6 +277,7 @@ def _file_source(name: str) -> Source:
 
     Raises:
         SourceError: If the file cannot be opened for reading.
+
     """
     st = _stat_name(name)
     path = Path(name)
@@ -279,9 +286,7 @@ def _file_source(name: str) -> Source:
         # ahead would consume data, so only check access and leave detection to
         # open_binary.
         if not os.access(name, os.R_OK):
-            raise SourceError(
-                f"cannot open {_display(name)}: {os.strerror(errno_codes.EACCES)}"
-            )
+            raise SourceError(f"cannot open {_display(name)}: {os.strerror(errno_codes.EACCES)}")
         return Source(name, path, "none", None, st.st_dev, st.st_ino, None)
     try:
         with open(name, "rb") as handle:
@@ -309,8 +314,9 @@ def _stdin_source(stdin: BinaryIO | None) -> Source:
     Returns:
         The Source; stat fields and compression are filled in only when standard input
         is a regular file (a ``<`` redirect), where they can be read without consuming.
+
     """
-    stream = stdin if stdin is not None else _default_stdin()
+    stream = stdin if stdin is not None else default_stdin()
     try:
         fd = stream.fileno()
         st = os.fstat(fd)
@@ -336,20 +342,19 @@ def _stdin_source(stdin: BinaryIO | None) -> Source:
     )
 
 
-def _default_stdin() -> BinaryIO:
+def default_stdin() -> BinaryIO:
     """Returns the process's binary standard input.
 
     Raises:
         SourceError: If the process has no standard input.
+
     """
     if sys.stdin is None:
         raise SourceError("cannot read standard input: it is closed")
     return sys.stdin.buffer
 
 
-def resolve_sources(
-    names: Sequence[str], stdin: BinaryIO | None = None
-) -> list[Source]:
+def resolve_sources(names: Sequence[str], stdin: BinaryIO | None = None) -> list[Source]:
     """Validates the named inputs and orders rotated files oldest first.
 
     Every name is checked before anything is parsed, so a typo in the last name fails
@@ -372,6 +377,7 @@ def resolve_sources(
     Raises:
         SourceError: If a file is missing, a directory, unreadable, zstd-compressed, or
             ``"-"`` is given more than once.
+
     """
     entries: list[_Entry] = []
     seen_paths: set[str] = set()
@@ -392,7 +398,7 @@ def resolve_sources(
         seen_paths.add(absolute)
         seen_files.add(identity)
         directory, filename = os.path.split(absolute)
-        base, key = _rotation(filename)
+        base, key = rotation_family(filename)
         entries.append(_Entry(source, (directory, base), key))
 
     families: dict[tuple[str, str], list[_Entry]] = {}
@@ -427,6 +433,7 @@ class _ReplayReader(io.RawIOBase):
             head: Bytes already read from ``rest``, returned first.
             rest: The stream to continue with.
             owns_rest: Whether closing this reader closes ``rest`` (never for stdin).
+
         """
         super().__init__()
         self._head = head
@@ -445,6 +452,7 @@ class _ReplayReader(io.RawIOBase):
 
         Returns:
             The number of bytes written; 0 at end of input.
+
         """
         view = memoryview(buffer).cast("B")
         if self._head:
@@ -501,6 +509,7 @@ def _sniffed(name: str, stream: BinaryIO, *, owns: bool) -> BinaryIO:
 
     Raises:
         SourceError: If reading fails or the content is zstd-compressed.
+
     """
     try:
         head = _read_head(stream, _MAGIC_LEN)
@@ -533,24 +542,21 @@ def open_binary(source: Source, stdin: BinaryIO | None = None) -> BinaryIO:
 
     Raises:
         SourceError: If the file cannot be opened or its first bytes cannot be read.
+
     """
     if source.path is None:
-        stream = stdin if stdin is not None else _default_stdin()
+        stream = stdin if stdin is not None else default_stdin()
         return _sniffed(source.name, stream, owns=False)
     try:
         # Returned to the caller, who closes it, so no context manager here.
         handle = open(source.path, "rb")  # noqa: SIM115
     except OSError as error:
-        raise SourceError(
-            f"cannot open {_display(source.name)}: {_reason(error)}"
-        ) from None
+        raise SourceError(f"cannot open {_display(source.name)}: {_reason(error)}") from None
     try:
         regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
     except OSError as error:
         handle.close()
-        raise SourceError(
-            f"cannot open {_display(source.name)}: {_reason(error)}"
-        ) from None
+        raise SourceError(f"cannot open {_display(source.name)}: {_reason(error)}") from None
     if not regular:
         return _sniffed(source.name, handle, owns=True)
     if source.compression == "gzip":
@@ -584,6 +590,7 @@ def peek_head(stream: BinaryIO, size: int = _STREAM_BUFFER) -> bytes:
     Raises:
         TypeError: If the stream can neither peek nor seek.
         SourceError: If reading fails.
+
     """
     try:
         peek = getattr(stream, "peek", None)
@@ -619,6 +626,7 @@ def _truncate_long_lines(data: bytes, limit: int) -> bytes:
 
     Returns:
         ``data`` itself when no line is too long, else a copy with long lines cut.
+
     """
     size = len(data)
     if size <= limit + 1:
@@ -653,7 +661,7 @@ def iter_blocks(
     start_offset: int = 0,
     start_line_no: int = 1,
 ) -> Iterator[Block]:
-    """Cuts a stream into blocks of complete lines with bounded memory.
+    r"""Cuts a stream into blocks of complete lines with bounded memory.
 
     Reads ``block_size`` bytes at a time and cuts after the last newline; the partial
     line carries into the next block. A line whose content (newline excluded; a CR of
@@ -678,6 +686,7 @@ def iter_blocks(
         ValueError: If a size or start value is out of range.
         SourceError: If reading or decompressing fails (blocks before the failure have
             been yielded).
+
     """
     if block_size < 1 or max_line_bytes < 1:
         raise ValueError("block_size and max_line_bytes must be positive")
@@ -692,9 +701,7 @@ def iter_blocks(
         try:
             chunk = stream.read(block_size)
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
-            raise SourceError(
-                f"cannot read {_display(source.name)}: {_reason(error)}"
-            ) from None
+            raise SourceError(f"cannot read {_display(source.name)}: {_reason(error)}") from None
         if not chunk:
             break
         chunk_start = offset
@@ -750,6 +757,7 @@ def detect_format(head: bytes) -> LogFormat:
     Returns:
         ``"journal-json"`` when the first non-blank byte of the first non-empty line is
         ``{``, else ``"syslog"``.
+
     """
     text = head.lstrip()
     if text.startswith(_UTF8_BOM):
@@ -796,6 +804,7 @@ def first_month(data: bytes, max_lines: int = 50) -> int | None:
         The month (1-12) of the first of the first ``max_lines`` lines that starts with
         a classic timestamp (``Jan  8 00:32:22``), or None when none does (ISO
         timestamps, journal JSON, garbage).
+
     """
     start = 0
     size = len(data)
@@ -833,6 +842,7 @@ def infer_start_year(mtime: float, first_month: int, tz: tzinfo) -> int:
 
     Raises:
         ValueError: If ``first_month`` is not in 1..12.
+
     """
     if not 1 <= first_month <= 12:
         raise ValueError(f"month out of range: {first_month}")

@@ -322,9 +322,7 @@ def test_numbered_rotation_oldest_first(logdir: Path) -> None:
 
 def test_rotation_numbers_compare_numerically(logdir: Path) -> None:
     touch("mail.log.9.gz", "mail.log.10.gz", "mail.log.2.gz", "mail.log")
-    resolved = resolve_sources(
-        ["mail.log", "mail.log.2.gz", "mail.log.9.gz", "mail.log.10.gz"]
-    )
+    resolved = resolve_sources(["mail.log", "mail.log.2.gz", "mail.log.9.gz", "mail.log.10.gz"])
     assert names(resolved) == [
         "mail.log.10.gz",
         "mail.log.9.gz",
@@ -347,9 +345,7 @@ def test_dateext_rotation_ascending_then_live(logdir: Path) -> None:
 
 
 def test_dateext_with_hour_and_dashes(logdir: Path) -> None:
-    touch(
-        "maillog", "maillog-2026110112", "maillog-2026110108", "maillog-2026-10-30.gz"
-    )
+    touch("maillog", "maillog-2026110112", "maillog-2026110108", "maillog-2026-10-30.gz")
     resolved = resolve_sources(
         ["maillog", "maillog-2026110112", "maillog-2026110108", "maillog-2026-10-30.gz"]
     )
@@ -439,10 +435,7 @@ def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.log"
     with pytest.raises(SourceError) as caught:
         resolve_sources([str(touch_path), str(missing)])
-    assert (
-        assert_one_line(caught.value)
-        == f"cannot open {missing}: No such file or directory"
-    )
+    assert assert_one_line(caught.value) == f"cannot open {missing}: No such file or directory"
 
 
 def test_directory(tmp_path: Path) -> None:
@@ -470,9 +463,7 @@ def test_control_characters_in_name_stay_on_one_line(tmp_path: Path) -> None:
     assert "bad\\nname" in assert_one_line(caught.value)
 
 
-def test_permission_denied_via_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_permission_denied_via_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "mail.log", LOG)
 
     def denied(*args: Any, **kwargs: Any) -> BinaryIO:
@@ -499,10 +490,7 @@ def test_file_gone_between_resolve_and_open(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(SourceError) as caught:
         open_binary(source)
-    assert (
-        assert_one_line(caught.value)
-        == f"cannot open {path}: No such file or directory"
-    )
+    assert assert_one_line(caught.value) == f"cannot open {path}: No such file or directory"
 
 
 # ---------------------------------------------------------------------------------------
@@ -517,9 +505,7 @@ def test_lines_are_split_only_at_newlines() -> None:
         assert block.data.endswith(b"\n")
         assert block.line_count == block.data.count(b"\n")
     assert [b.first_line_no for b in blocks] == [1, 2, 3]
-    assert [b.end_offset for b in blocks] == [
-        i + 1 for i, c in enumerate(LOG) if c == 10
-    ]
+    assert [b.end_offset for b in blocks] == [i + 1 for i, c in enumerate(LOG) if c == 10]
 
 
 def test_default_block_size_gives_one_block() -> None:
@@ -594,9 +580,9 @@ def test_over_long_line_inside_one_block_is_cut_too() -> None:
 
 def test_line_of_exactly_the_limit_is_whole() -> None:
     data = b"z" * 10 + b"\n" + b"w" * 10
-    assert b"".join(
-        b.data for b in blocks_of(data, block_size=3, max_line_bytes=10)
-    ) == (data + b"\n")
+    assert b"".join(b.data for b in blocks_of(data, block_size=3, max_line_bytes=10)) == (
+        data + b"\n"
+    )
 
 
 def test_over_long_last_line_without_newline() -> None:
@@ -610,11 +596,7 @@ def test_memory_stays_bounded_on_a_huge_line() -> None:
     stream = cast(BinaryIO, Endless(50 << 20, tail=b"\nafter\n"))
     tracemalloc.start()
     try:
-        blocks = list(
-            iter_blocks(
-                stream, MEMORY_SOURCE, block_size=256 << 10, max_line_bytes=4096
-            )
-        )
+        blocks = list(iter_blocks(stream, MEMORY_SOURCE, block_size=256 << 10, max_line_bytes=4096))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -650,9 +632,7 @@ def test_compressed_stream_can_skip_to_a_checkpoint(tmp_path: Path) -> None:
     checkpoint = LOG.index(b"\n") + 1
     with open_binary(source) as stream:
         stream.seek(checkpoint)
-        rest = list(
-            iter_blocks(stream, source, start_offset=checkpoint, start_line_no=2)
-        )
+        rest = list(iter_blocks(stream, source, start_offset=checkpoint, start_line_no=2))
     assert b"".join(b.data for b in rest) == LOG[checkpoint:]
     assert rest[-1].end_offset == len(LOG)
 
@@ -707,9 +687,7 @@ def test_blocks_reassemble_and_account_for_every_line(
     data: bytes, block_size: int, limit: int, step: int
 ) -> None:
     stream = cast(BinaryIO, Trickle(data, step))
-    blocks = list(
-        iter_blocks(stream, MEMORY_SOURCE, block_size=block_size, max_line_bytes=limit)
-    )
+    blocks = list(iter_blocks(stream, MEMORY_SOURCE, block_size=block_size, max_line_bytes=limit))
     assert b"".join(b.data for b in blocks) == expected_content(data, limit)
     ends = line_ends(data)
     next_line = 1
@@ -842,9 +820,7 @@ def test_infer_start_year_rejects_bad_month(month: int) -> None:
 
 
 def test_year_inference_end_to_end(tmp_path: Path) -> None:
-    path = write(
-        tmp_path / "mail.log.1", gzip.compress(b"Dec 30 10:00:00 mx1 x\n" + LOG)
-    )
+    path = write(tmp_path / "mail.log.1", gzip.compress(b"Dec 30 10:00:00 mx1 x\n" + LOG))
     os.utime(path, (epoch(2027, 1, 9), epoch(2027, 1, 9)))
     [source] = resolve_sources([str(path)])
     with open_binary(source) as stream:
