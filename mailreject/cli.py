@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -31,12 +31,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ---------------------------------------------------------------- shared options
 FilesArg = Annotated[
     list[str],
-    typer.Argument(help="Log files (plain, .gz, .bz2, .xz; rotated sets in any order); - for stdin.", show_default=False),
+    typer.Argument(
+        help="Log files (plain, .gz, .bz2, .xz; rotated sets in any order); - for stdin.",
+        show_default=False,
+    ),
 ]
-YearOpt = Annotated[Optional[int], typer.Option("--year", help="Year of the first year-less timestamp (default: from each file's modification time).")]
-TzOpt = Annotated[Optional[str], typer.Option("--tz", help="Zone of year-less timestamps, e.g. Europe/Berlin (default: the system's).")]
-RulesOpt = Annotated[Optional[list[Path]], typer.Option("--rules", help="Extra rule file (TOML); may be repeated. Takes priority over built-in rules.")]
-InputOpt = Annotated[str, typer.Option("--input", help="auto, syslog or journal-json (journalctl -o json).")]
+YearOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--year",
+        help="Year of the first year-less timestamp (default: from each file's modification time).",
+    ),
+]
+TzOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tz", help="Zone of year-less timestamps, e.g. Europe/Berlin (default: the system's)."
+    ),
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules",
+        help="Extra rule file (TOML); may be repeated. Takes priority over built-in rules.",
+    ),
+]
+InputOpt = Annotated[
+    str, typer.Option("--input", help="auto, syslog or journal-json (journalctl -o json).")
+]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Threads parsing in parallel.")]
 
 
@@ -67,13 +89,21 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _options(year: int | None, tz: str | None, rules: list[Path] | None, input_format: str, jobs: int = 1) -> Any:
-    from mailreject.parsing import ParseOptions
+def _options(
+    year: int | None, tz: str | None, rules: list[Path] | None, input_format: str, jobs: int = 1
+) -> Any:
+    from mailreject.parsing import InputFormat, ParseOptions
     from mailreject.status import UsageError
 
     if input_format not in ("auto", "syslog", "journal-json"):
         raise UsageError(f"--input must be auto, syslog or journal-json, not {input_format!r}")
-    return ParseOptions(year=year, tz=tz, rules=tuple(rules or ()), input_format=input_format, jobs=jobs)  # type: ignore[arg-type]
+    return ParseOptions(
+        year=year,
+        tz=tz,
+        rules=tuple(rules or ()),
+        input_format=cast(InputFormat, input_format),
+        jobs=jobs,
+    )
 
 
 class _Progress:
@@ -106,7 +136,10 @@ class _Progress:
         rate = summary.lines / summary.seconds if summary.seconds else 0
         self._progress.update(
             self._task,
-            description=f"{done / 1e6:,.1f} MB, {summary.lines:,} lines, {summary.events:,} events {rate:,.0f} lines/s",
+            description=(
+                f"{done / 1e6:,.1f} MB, {summary.lines:,} lines, "
+                f"{summary.events:,} events {rate:,.0f} lines/s"
+            ),
         )
 
     def __exit__(self, *exc: object) -> None:
@@ -118,8 +151,15 @@ class _Progress:
 @handle_errors
 def parse(
     files: FilesArg,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, table or parquet.")] = "jsonl",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout (required for parquet).")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, csv, table or parquet.")
+    ] = "jsonl",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file instead of stdout (required for parquet)."
+        ),
+    ] = None,
     year: YearOpt = None,
     tz: TzOpt = None,
     rules: RulesOpt = None,
@@ -135,7 +175,10 @@ def parse(
     if output_format not in ("jsonl", "csv", "table", "parquet"):
         raise UsageError(f"--format must be jsonl, csv, table or parquet, not {output_format!r}")
     if output_format == "parquet" and output is None:
-        raise UsageError("--format parquet needs -o FILE", hint="e.g. mailreject parse mail.log --format parquet -o events.parquet")
+        raise UsageError(
+            "--format parquet needs -o FILE",
+            hint="e.g. mailreject parse mail.log --format parquet -o events.parquet",
+        )
     options = _options(year, tz, rules, input_format, jobs)
     progress = _Progress(enabled=not quiet)
     run = ParseRun(files, options, on_progress=progress.update)
@@ -183,7 +226,9 @@ def explain(
     for key, value in result.fields.items():
         sys.stdout.write(f"{key.ljust(width)}  {terminal_safe(str(value))}\n")
     if result.rule is not None:
-        sys.stdout.write(f"\nrule {result.rule.id} ({result.rule.file}, shape {result.rule.shape})\n")
+        sys.stdout.write(
+            f"\nrule {result.rule.id} ({result.rule.file}, shape {result.rule.shape})\n"
+        )
         if result.rule.match:
             sys.stdout.write(f"  match: {result.rule.match}\n")
         if result.rule.description:
@@ -209,7 +254,9 @@ def unmatched(
     run = ParseRun(files, _options(year, tz, rules, input_format))
     groups = group_unmatched(run.batches(), unmatched_rule_ids(run.parser.rules()))
     if as_json:
-        sys.stdout.write(json.dumps([g.__dict__ for g in groups[:limit]], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps([g.__dict__ for g in groups[:limit]], ensure_ascii=False, indent=2) + "\n"
+        )
         return
     if not groups:
         sys.stdout.write("every reject line was explained by a specific rule\n")
@@ -219,6 +266,383 @@ def unmatched(
         sys.stdout.write(f"{'':>8}  e.g. {g.example_source}: {terminal_safe(g.example)}\n")
     if len(groups) > limit:
         sys.stdout.write(f"... {len(groups) - limit} more groups (--limit)\n")
+
+
+# ---------------------------------------------------------------- the store
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Store directory (default: $MAILREJECT_STORE, else $XDG_DATA_HOME/mailreject).",
+        show_default=False,
+    ),
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for another writer (ingest/compact/prune); 0 fails at once.",
+    ),
+]
+
+
+def _print_failures(failures: list[str]) -> None:
+    for message in failures:
+        _err(f"error: {message}")
+
+
+@app.command()
+@handle_errors
+def ingest(
+    files: FilesArg,
+    store: StoreOpt = None,
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    rules: RulesOpt = None,
+    input_format: InputOpt = "auto",
+    jobs: JobsOpt = 1,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-F",
+            help="Keep reading as files grow and rotate; SIGINT/SIGTERM stores what was read.",
+        ),
+    ] = False,
+    flush_interval: Annotated[
+        float,
+        typer.Option(
+            "--flush-interval", min=0.05, help="--follow: commit at least this often (seconds)."
+        ),
+    ] = 5.0,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            "--poll-interval",
+            min=0.01,
+            help="--follow: look for growth and rotation this often (seconds).",
+        ),
+    ] = 0.5,
+    wait: WaitOpt = 0.0,
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicates",
+            help="Accept mail.err/mail.warn/mail.info (on Debian they repeat lines of mail.log).",
+        ),
+    ] = False,
+    compact_after: Annotated[
+        int,
+        typer.Option(
+            "--compact-after",
+            min=0,
+            help="Compact a day written to once it has more files than this (0: never).",
+        ),
+    ] = 32,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    flush_mb: Annotated[float, typer.Option("--flush-mb", min=0.001, hidden=True)] = 64.0,
+    block_kb: Annotated[int, typer.Option("--block-kb", min=1, hidden=True)] = 8192,
+) -> None:
+    """Store the new events of logs in the store (incremental; safe to run from cron)."""
+    import dataclasses
+
+    from mailreject.ingest import IngestSettings
+    from mailreject.ingest import ingest as ingest_files
+
+    options = dataclasses.replace(
+        _options(year, tz, rules, input_format, jobs), block_size=block_kb << 10
+    )
+    settings = IngestSettings(
+        allow_duplicates=allow_duplicates,
+        wait=wait,
+        flush_bytes=int(flush_mb * (1 << 20)),
+        flush_interval=flush_interval,
+        poll_interval=poll_interval,
+        compact_after=compact_after,
+    )
+    if follow:
+        report = _follow(files, options, store, settings)
+    else:
+        progress = _Progress(enabled=not quiet)
+        with progress:
+            report = ingest_files(files, options, store, settings, on_progress=progress.update)
+    _print_failures(report.failures)
+    if not quiet:
+        _err(report.one_line())
+    if report.failures:
+        raise typer.Exit(int(report.exit_status))
+
+
+def _follow(files: list[str], options: Any, store: Path | None, settings: Any) -> Any:
+    import signal
+    import threading
+
+    from mailreject.follow import follow as follow_files
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return follow_files(files, options, store, settings, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _when(seconds: float | None) -> str:
+    from datetime import datetime, timezone
+
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@app.command()
+@handle_errors
+def status(
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what the store holds: time range, events by kind, files, sources read."""
+    from mailreject.maintenance import store_status
+
+    info = store_status(store)
+    if as_json:
+        sys.stdout.write(json.dumps(info.to_dict(), indent=2) + "\n")
+        return
+    out = sys.stdout.write
+    out(f"store       {info.path}\n")
+    first, last = info.first_event, info.last_event
+    out(f"range       {first or '-'} .. {last or '-'}\n")
+    kinds = ", ".join(
+        f"{k} {n:,}" for k, n in sorted(info.events_by_kind.items(), key=lambda kv: -kv[1])
+    )
+    out(f"events      {info.events:,}" + (f" ({kinds})" if kinds else "") + "\n")
+    out(f"storage     {info.partitions} days, {info.files} files, {info.bytes / 1e6:,.1f} MB\n")
+    out(f"last commit {_when(info.updated)}\n")
+    out(f"sources     {len(info.checkpoints)}\n")
+    for cp in info.checkpoints:
+        from mailreject.formats import terminal_safe
+
+        done = " (complete)" if cp.complete else ""
+        out(
+            f"  {terminal_safe(cp.name)}  inode {cp.inode if cp.inode is not None else '-'}"
+            f"  offset {cp.offset:,}  lines {cp.line_no - 1:,}{done}"
+            f"  last ingest {_when(cp.updated)}\n"
+        )
+
+
+@app.command()
+@handle_errors
+def compact(
+    store: StoreOpt = None,
+    wait: WaitOpt = 0.0,
+) -> None:
+    """Merge each day's small files into one (atomically)."""
+    from mailreject.maintenance import compact_store
+
+    days, files = compact_store(store, wait=wait)
+    _err(f"compacted {days} day(s): merged {files} files")
+
+
+@app.command()
+@handle_errors
+def prune(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            help="Drop days older than this: 180d, 26w, 1y or a date (2026-05-01).",
+            show_default=False,
+        ),
+    ],
+    store: StoreOpt = None,
+    wait: WaitOpt = 0.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be dropped.")
+    ] = False,
+) -> None:
+    """Drop whole days older than a cut-off."""
+    from mailreject.maintenance import prune_store
+
+    days, files, before = prune_store(store, older_than, wait=wait, dry_run=dry_run)
+    verb = "would drop" if dry_run else "dropped"
+    span = f" ({days[0]} .. {days[-1]})" if days else ""
+    _err(f"{verb} {len(days)} day(s) before {before}{span}, {files} files")
+
+
+# ---------------------------------------------------------------- analysis and reports
+OptionalFilesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Log files (plain, .gz, .bz2, .xz); - for stdin. None: read the store.",
+        show_default=False,
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Start of the period (inclusive), e.g. 2026-11-03 or 2026-11-03T14:00 "
+        "(UTC unless an offset is given; report: default 7 days before the newest event).",
+    ),
+]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="End of the period (exclusive).")]
+HostOpt = Annotated[str | None, typer.Option("--host", help="Only this syslog host.")]
+PostconfOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--postconf",
+        help="File with 'postconf -n' output: order layers as your server does and list "
+        "restrictions that never fired.",
+    ),
+]
+TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows in the top-N tables.")]
+
+
+def _analysis(
+    files: list[str] | None,
+    options: Any,
+    *,
+    since: str | None,
+    until: str | None,
+    host: str | None,
+    postconf: Path | None,
+    store: Path | None,
+    top: int,
+    default_period: bool = False,
+) -> Any:
+    from mailreject.analysis import NoDataError, analyse, default_since
+    from mailreject.frames import load_events
+
+    events, quality = load_events(files, options, since=since, until=until, store=store)
+    if not len(events):
+        raise NoDataError(
+            "no events in the input",
+            hint="check the file names, or 'mailreject parse FILE' to see what is read",
+        )
+    if default_period and since is None:
+        since = default_since(events, until=until, host=host)
+    return analyse(
+        events, since=since, until=until, host=host, postconf=postconf, quality=quality, top_n=top
+    )
+
+
+@app.command()
+@handle_errors
+def summary(
+    files: OptionalFilesArg = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = "text",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    host: HostOpt = None,
+    postconf: PostconfOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    store: StoreOpt = None,
+    top: TopOpt = 20,
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    rules: RulesOpt = None,
+    input_format: InputOpt = "auto",
+    jobs: JobsOpt = 1,
+) -> None:
+    """What each anti-spam layer did: terminal tables, Markdown or JSON (cron-friendly)."""
+    import shutil
+
+    from mailreject.status import UsageError
+    from mailreject.summary import render
+
+    if output_format not in ("text", "markdown", "json"):
+        raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
+    result = _analysis(
+        files,
+        _options(year, tz, rules, input_format, jobs),
+        since=since,
+        until=until,
+        host=host,
+        postconf=postconf,
+        store=store,
+        top=top,
+    )
+    terminal = output is None and sys.stdout.isatty()
+    width = max(80, shutil.get_terminal_size((120, 40)).columns) if terminal else 120
+    text = render(result, output_format, color=terminal, width=width)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+
+
+@app.command()
+@handle_errors
+def report(
+    files: OptionalFilesArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    host: HostOpt = None,
+    postconf: PostconfOpt = None,
+    plotlyjs: Annotated[
+        str,
+        typer.Option(
+            "--plotlyjs",
+            help="inline (one offline file), cdn, or directory (plotly.min.js next to the report).",
+        ),
+    ] = "inline",
+    title: Annotated[str, typer.Option("--title", help="Page title.")] = "mailreject report",
+    generated_at: Annotated[
+        str | None,
+        typer.Option(
+            "--generated-at",
+            help="Time stamp to print in the header (none by default, so output is reproducible).",
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    top: TopOpt = 20,
+    year: YearOpt = None,
+    tz: TzOpt = None,
+    rules: RulesOpt = None,
+    input_format: InputOpt = "auto",
+    jobs: JobsOpt = 1,
+) -> None:
+    """Write a self-contained HTML report of what the anti-spam layers did."""
+    from mailreject.report import write_report
+    from mailreject.status import UsageError
+
+    if plotlyjs not in ("inline", "cdn", "directory"):
+        raise UsageError(f"--plotlyjs must be inline, cdn or directory, not {plotlyjs!r}")
+    result = _analysis(
+        files,
+        _options(year, tz, rules, input_format, jobs),
+        since=since,
+        until=until,
+        host=host,
+        postconf=postconf,
+        store=store,
+        top=top,
+        default_period=True,
+    )
+    try:
+        write_report(result, output, plotlyjs=plotlyjs, generated_at=generated_at, title=title)  # type: ignore[arg-type]
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+    _err(
+        f"wrote {output} ({result.kpis['connections']:,} connections, "
+        f"{result.kpis['rejects']:,} rejects)"
+    )
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ PARSER = Parser([], "UTC")
 
 def _examples() -> list[Any]:
     cases = []
-    for file_name, text in default_rules():
+    for _name, text in default_rules():
         for rule in tomllib.loads(text).get("rule", []):
             for i, example in enumerate(rule.get("example", [])):
                 cases.append(pytest.param(rule["id"], example, id=f"{rule['id']}#{i}"))

@@ -1,0 +1,1090 @@
+"""What the anti-spam defences did: tidy pandas DataFrames from an events DataFrame.
+
+Every public function takes the events (the columns of :mod:`mailreject.schema`, e.g. from
+``mailreject.load()`` or :func:`events_from_files`) or an already built
+:class:`~mailreject.sessions.Sessions`, and returns a DataFrame; :func:`analyse` runs them
+all over one period and returns an :class:`Analysis`. Reports only draw these tables.
+
+Definitions (see ``docs/summary-json.md`` for every column):
+
+* a *connection* is a postscreen session plus the smtpd session it handed over to, or an
+  smtpd session no postscreen saw; shares are relative to all connections;
+* a *message attempt* is a run of rejects in one connection with the same sender;
+* the *first layer* of a connection is the layer of its first reject in time (ties broken
+  by evaluation order); postscreen sessions that ended without a reject line (HANGUP,
+  PREGREET then DISCONNECT) count as stopped by postscreen.
+
+Example:
+    >>> ev = events_from_files(["sample_logs/mail.log"], year=2026, tz="UTC")  # doctest: +SKIP
+    >>> a = analyse(ev)                                                       # doctest: +SKIP
+    >>> a.layers[["layer", "events", "sessions"]]                             # doctest: +SKIP
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailreject.frames import (
+    UNKNOWN_USER_RESTRICTIONS,
+    Events,
+    TimeLike,
+    _duration,
+    _iso,
+    _label,
+    _recipient_keys,
+    _rejects,
+    _sessions,
+    _timestamp,
+    events_from_files,
+    events_from_text,
+    human_bytes,
+)
+from mailreject.legit import (
+    delayed,
+    delayed_summary,
+    false_positives,
+    greylist_summary,
+    greylisting,
+)
+from mailreject.postconf import PostfixConfig, parse_postconf, read_postconf
+from mailreject.schema import LAYERS
+from mailreject.sessions import Sessions, build
+from mailreject.status import MailrejectError, UsageError
+from mailreject.who import (
+    dictionary_attacks,
+    dnsbl_overlap,
+    dnsbl_zones,
+    is_allowlist,
+    postscreen_actions,
+    postscreen_verdicts,
+    reject_warnings,
+    samples,
+    spf_results,
+    top_clients,
+    top_helos,
+    top_names,
+    top_networks,
+    top_recipients,
+    top_sender_domains,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ASSUMED_ORDER",
+    "LAYERS",
+    "METHODS",
+    "UNKNOWN_USER_RESTRICTIONS",
+    "Analysis",
+    "Events",
+    "NoDataError",
+    "Sessions",
+    "TimeLike",
+    "accepted",
+    "analyse",
+    "choose_freq",
+    "data_quality",
+    "default_since",
+    "delayed",
+    "delayed_summary",
+    "dictionary_attacks",
+    "dnsbl_overlap",
+    "dnsbl_zones",
+    "events_from_files",
+    "events_from_text",
+    "false_positives",
+    "first_layers",
+    "greylist_summary",
+    "greylisting",
+    "human_bytes",
+    "insights",
+    "is_allowlist",
+    "layers",
+    "never_fired",
+    "postscreen_actions",
+    "postscreen_verdicts",
+    "queue_load",
+    "reject_warnings",
+    "restrictions",
+    "samples",
+    "select",
+    "spf_results",
+    "timeseries",
+    "top_clients",
+    "top_helos",
+    "top_names",
+    "top_networks",
+    "top_recipients",
+    "top_sender_domains",
+]
+
+
+#: How the order of layers is known when no configuration is given.
+ASSUMED_ORDER = (
+    "typical hardened order assumed (pass --postconf FILE with 'postconf -n' output to use yours)"
+)
+
+#: Methods printed beside figures.
+METHODS: Mapping[str, str] = {
+    "queue_load": (
+        "Rejected message attempts (runs of rejects in one connection with the same sender) "
+        "whose sender never got a queue id in that connection, and their distinct rejected "
+        "recipients, counted at the layer of the attempt's first reject. Estimated bytes = "
+        "attempts x median size= of accepted messages (qmgr). smtpd processes not started = "
+        "postscreen sessions that ended inside postscreen (DISCONNECT, HANGUP, reject) "
+        "without a hand-off to smtpd."
+    ),
+    "delayed": (
+        "A 4xx reject counts as a delay, not a block, when a message with the same sender "
+        "and recipient was accepted later in the period (qmgr queue active + delivery line); "
+        "the delay runs from the first such 4xx to the acceptance."
+    ),
+    "greylisting": (
+        "Triplets are (client /24 for IPv4 or /64 for IPv6, sender, recipient). The delay "
+        "is postgrey's delay= when logged, else the time from the first greylisting to the "
+        "pass or acceptance. 'never came back' includes triplets greylisted near the end "
+        "of the period."
+    ),
+    "false_positives": (
+        "Clients that got a permanent (5xx) reject and also had a message accepted in the "
+        "period; recipient-typo rejects of legitimate senders appear here too."
+    ),
+    "dnsbl": (
+        "Hits per zone from smtpd reject lines that name the zone and postscreen dnsblog "
+        "listings. A zone's unique clients were listed by no other zone and rejected by no "
+        "other layer or postscreen test."
+    ),
+}
+
+
+class NoDataError(MailrejectError):
+    """No events to analyse (empty input, or none in the period or for the host)."""
+
+
+@dataclass
+class Analysis:
+    """Everything a summary or report shows, as DataFrames and small dicts.
+
+    Attributes:
+        period_start: First instant covered (``since`` or the first event).
+        period_end: Last instant covered (``until`` or the last event).
+        host: Host filter, or None for all hosts.
+        order: Layers in evaluation order.
+        order_basis: Where the order comes from (the postconf file or the assumption).
+        kpis: Headline figures (connections, rejects, accepted messages, ...).
+        quality: Data quality: sources, time range, lines, events, unparsed by program.
+        layers: One row per layer (see :func:`layers`).
+        restrictions: One row per restriction (see :func:`restrictions`).
+        first_layers: The funnel (see :func:`first_layers`).
+        timeseries: Rejects per time bucket and layer (see :func:`timeseries`).
+        freq: ``hour`` or ``day``.
+        queue_load: Per layer and total (see :func:`queue_load`).
+        accepted: What was accepted: messages, recipients, bytes, median size.
+        delayed: One row per delayed acceptance (see :func:`delayed`).
+        delayed_summary: Delays per restriction (see :func:`delayed_summary`).
+        greylisting: One row per triplet (see :func:`greylisting`).
+        greylist_summary: Outcome counts and delay percentiles.
+        false_positives: See :func:`false_positives`.
+        dnsbl_zones: See :func:`dnsbl_zones`.
+        dnsbl_overlap: See :func:`dnsbl_overlap`.
+        top: Top-N tables by name: clients, networks, names, helos, sender_domains,
+            recipients, dictionary_attacks.
+        spf: See :func:`spf_results`.
+        postscreen: See :func:`postscreen_verdicts`.
+        postscreen_actions: See :func:`postscreen_actions`.
+        reject_warnings: See :func:`reject_warnings`.
+        never_fired: Configured restrictions without a single event (empty without config).
+        samples: Up to 3 sample events per restriction.
+        insights: Short sentences.
+        methods: How figures were computed, by section.
+
+    """
+
+    period_start: pd.Timestamp
+    period_end: pd.Timestamp
+    host: str | None
+    order: list[str]
+    order_basis: str
+    kpis: dict[str, Any]
+    quality: dict[str, Any]
+    layers: pd.DataFrame
+    restrictions: pd.DataFrame
+    first_layers: pd.DataFrame
+    timeseries: pd.DataFrame
+    freq: str
+    queue_load: pd.DataFrame
+    accepted: dict[str, Any]
+    delayed: pd.DataFrame
+    delayed_summary: pd.DataFrame
+    greylisting: pd.DataFrame
+    greylist_summary: dict[str, Any]
+    false_positives: pd.DataFrame
+    dnsbl_zones: pd.DataFrame
+    dnsbl_overlap: pd.DataFrame
+    top: dict[str, pd.DataFrame]
+    spf: pd.DataFrame
+    postscreen: pd.DataFrame
+    postscreen_actions: pd.DataFrame
+    reject_warnings: pd.DataFrame
+    never_fired: pd.DataFrame
+    samples: pd.DataFrame
+    insights: list[str] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=lambda: dict(METHODS))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every DataFrame by name (top tables as ``top.<name>``), in report order."""
+        out = {
+            "layers": self.layers,
+            "first_layers": self.first_layers,
+            "queue_load": self.queue_load,
+            "timeseries": self.timeseries,
+            "restrictions": self.restrictions,
+            "delayed_summary": self.delayed_summary,
+            "delayed": self.delayed,
+            "false_positives": self.false_positives,
+            "greylisting": self.greylisting,
+            "dnsbl_zones": self.dnsbl_zones,
+            "dnsbl_overlap": self.dnsbl_overlap,
+        }
+        out.update({f"top.{k}": v for k, v in self.top.items()})
+        out.update(
+            {
+                "spf": self.spf,
+                "postscreen": self.postscreen,
+                "postscreen_actions": self.postscreen_actions,
+                "reject_warnings": self.reject_warnings,
+                "never_fired": self.never_fired,
+                "samples": self.samples,
+            }
+        )
+        return out
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def layers(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFrame:
+    r"""Rejects per layer, in evaluation order (every layer, zeros included).
+
+    Columns: ``layer``, ``rank`` (0 = evaluated first), ``events`` (reject lines),
+    ``temporary`` (4xx among them), ``sessions`` (connections with a reject of this layer),
+    ``attempts`` (message attempts), ``recipients`` (distinct rejected recipients per
+    connection), ``clients`` (distinct client IPs), ``share`` (sessions / all
+    connections), ``stopped`` (connections whose first reject is of this layer).
+
+    Args:
+        events: Events or built sessions.
+        order: Layers in evaluation order (default ``schema.LAYERS``).
+
+    Returns:
+        One row per layer.
+
+    Example:
+        >>> ev = events_from_text(
+        ...     "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a.example[192.0.2.1]\n"
+        ...     "Nov  3 00:31:11 mx1 postfix/smtpd[7]: NOQUEUE: reject: RCPT from "
+        ...     "a.example[192.0.2.1]: "
+        ...     "554 5.7.1 <x@y.example>: Relay access denied; from=<s@a.example> to=<x@y.example> "
+        ...     "proto=ESMTP helo=<a.example>\n")
+        >>> t = layers(ev).set_index("layer")
+        >>> int(t.loc["recipient", "events"]), float(t.loc["recipient", "share"])
+        (1, 1.0)
+
+    """
+    import pandas as pd
+
+    s = _sessions(events, list(order) if order else None)
+    order = list(order or s.order)
+    rej = _rejects(s)
+    total = max(len(s.connections), 1)
+    g = rej.groupby("layer", sort=False)
+    code = rej["smtp_code"]
+    table = pd.DataFrame(
+        {
+            "events": g.size(),
+            "temporary": ((code >= 400) & (code < 500)).groupby(rej["layer"]).sum(),
+            "sessions": rej.loc[rej["conn"] >= 0].groupby("layer")["conn"].nunique(),
+            "attempts": rej.loc[rej["attempt"] >= 0].groupby("layer")["attempt"].nunique(),
+            "recipients": rej.loc[rej["recipient"].notna()]
+            .assign(k=_recipient_keys)
+            .groupby("layer")["k"]
+            .nunique(),
+            "clients": g["client_ip"].nunique(),
+        }
+    )
+    extra = [layer for layer in table.index if layer not in order]
+    table = table.reindex(order + extra).fillna(0).astype("int64")
+    table["share"] = table["sessions"] / total
+    stopped = s.connections["first_layer"].value_counts()
+    table["stopped"] = stopped.reindex(table.index).fillna(0).astype("int64")
+    table.index.name = "layer"
+    table = table.reset_index()
+    table.insert(1, "rank", range(len(table)))
+    return table
+
+
+def restrictions(
+    events: Events, *, order: Sequence[str] | None = None, config: PostfixConfig | None = None
+) -> pd.DataFrame:
+    """Rejects per restriction (DNSBL restrictions per zone), in evaluation order.
+
+    Columns: ``layer``, ``restriction`` (label: postconf name, ``name zone`` for DNSBLs,
+    ``(rule id)`` when the line names none), ``name`` (the raw restriction or None),
+    ``zone``, ``events``, ``temporary``, ``sessions``, ``attempts``, ``recipients``,
+    ``clients``, ``share``, ``stopped`` (connections whose first reject it was),
+    ``codes`` (reply codes seen), ``first_seen``, ``last_seen``, ``position`` (place in
+    the configuration, -1 when unknown).
+
+    Args:
+        events: Events or built sessions.
+        order: Layers in evaluation order.
+        config: The server's configuration, to order restrictions as configured.
+
+    Returns:
+        One row per restriction that fired.
+
+    Example:
+        >>> restrictions(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events, list(order) if order else None)
+    order = list(order or s.order)
+    rej = _rejects(s).copy()
+    cols = [
+        "layer",
+        "restriction",
+        "name",
+        "zone",
+        "events",
+        "temporary",
+        "sessions",
+        "attempts",
+        "recipients",
+        "clients",
+        "share",
+        "stopped",
+        "codes",
+        "first_seen",
+        "last_seen",
+        "position",
+    ]
+    if not len(rej):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    rej["label"] = _label(rej)
+    rej["layer"] = rej["layer"].astype("object").fillna("other")
+    total = max(len(s.connections), 1)
+    keys = ["layer", "label"]
+    g = rej.groupby(keys, sort=False)
+    code = rej["smtp_code"]
+    table = pd.DataFrame(
+        {
+            "name": g["restriction"].first(),
+            "zone": g["rbl_zone"].first(),
+            "events": g.size(),
+            "temporary": ((code >= 400) & (code < 500)).groupby([rej["layer"], rej["label"]]).sum(),
+            "sessions": rej.loc[rej["conn"] >= 0].groupby(keys)["conn"].nunique(),
+            "attempts": rej.loc[rej["attempt"] >= 0].groupby(keys)["attempt"].nunique(),
+            "recipients": rej.loc[rej["recipient"].notna()]
+            .assign(k=_recipient_keys)
+            .groupby(keys)["k"]
+            .nunique(),
+            "clients": g["client_ip"].nunique(),
+            "codes": g["smtp_code"].agg(
+                lambda c: ", ".join(str(int(x)) for x in sorted(c.dropna().unique()))
+            ),
+            "first_seen": g["ts"].min(),
+            "last_seen": g["ts"].max(),
+        }
+    )
+    for col in ("sessions", "attempts", "recipients", "temporary"):
+        table[col] = table[col].fillna(0).astype("int64")
+    table["share"] = table["sessions"] / total
+    conns = s.connections.dropna(subset=["first_layer"])
+    first = (
+        rej.loc[rej["conn"] >= 0]
+        .sort_values(["conn", "ts", "layer_rank", "seq"], kind="stable")
+        .drop_duplicates("conn")
+    )
+    stopped = first.groupby(["layer", "label"]).size()
+    table["stopped"] = stopped.reindex(table.index).fillna(0).astype("int64")
+    # silent postscreen drops are stopped by their verdict (HANGUP, PREGREET, ...)
+    silent = conns.loc[~conns["conn"].isin(first["conn"])]
+    extra = silent.groupby(["first_layer", "first_restriction"]).size()
+    extra = extra.loc[extra.index.isin(table.index)]
+    table.loc[extra.index, "stopped"] += extra.astype("int64")
+    table = table.reset_index().rename(columns={"label": "restriction"})
+    table["position"] = -1
+    if config is not None:
+        table["position"] = [_position(config, r) for r in table.itertuples()]
+    rank = {layer: i for i, layer in enumerate(order)}
+    table["_rank"] = table["layer"].map(rank).fillna(len(order))
+    table["_pos"] = table["position"].where(table["position"] >= 0, 10**6)
+    table = table.sort_values(
+        ["_rank", "_pos", "events", "restriction"],
+        ascending=[True, True, False, True],
+        kind="stable",
+    )
+    return table.drop(columns=["_rank", "_pos"]).reset_index(drop=True)[cols]
+
+
+def _position(config: PostfixConfig, row: Any) -> int:
+    for entry in config.restrictions:
+        if entry.warn_only or entry.name != row.name:
+            continue
+        if entry.zone is not None and isinstance(row.zone, str) and entry.zone != row.zone:
+            continue
+        if (
+            entry.name == "check_policy_service"
+            and entry.layer in ("spf", "greylist")
+            and entry.layer != row.layer
+        ):
+            continue
+        return entry.position
+    return -1
+
+
+def never_fired(events: Events, config: PostfixConfig | None) -> pd.DataFrame:
+    """Configured restrictions that produced no reject (or reject_warning) at all.
+
+    Columns: ``position``, ``source`` (parameter), ``restriction`` (as configured),
+    ``layer``.
+
+    Args:
+        events: Events or built sessions.
+        config: The server's configuration; None gives an empty table.
+
+    Returns:
+        One row per silent restriction, in configuration order.
+
+    Example:
+        >>> cfg = parse_postconf("smtpd_helo_restrictions = reject_invalid_helo_hostname")
+        >>> never_fired(events_from_text(""), cfg)["restriction"].tolist()
+        ['reject_invalid_helo_hostname']
+
+    """
+    import pandas as pd
+
+    cols = ["position", "source", "restriction", "layer"]
+    if config is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    ev = events.events if isinstance(events, Sessions) else events
+    rows = []
+    decisions = ev.loc[
+        ev["kind"].isin(["reject", "reject_warning", "dnsbl", "postscreen"]),
+        ["kind", "restriction", "rbl_zone", "layer"],
+    ]
+    seen = set(
+        zip(
+            decisions["kind"],
+            decisions["restriction"],
+            decisions["rbl_zone"],
+            decisions["layer"],
+            strict=True,
+        )
+    )
+    for entry in config.restrictions:
+        kinds = {"reject_warning"} if entry.warn_only else {"reject", "dnsbl", "postscreen"}
+        names = {entry.name}
+        if entry.name == "postscreen_dnsbl_sites":
+            names = {"postscreen_dnsbl_sites", "postscreen_dnsbl_action"}
+        fired = False
+        for kind, name, zone, layer in seen:
+            if kind not in kinds or name not in names:
+                continue
+            if entry.zone is not None and zone != entry.zone:
+                continue
+            if (
+                entry.name == "postscreen_dnsbl_sites"
+                and entry.arg
+                and zone != entry.arg.split("=", 1)[0]
+            ):
+                continue
+            if (
+                entry.name == "check_policy_service"
+                and entry.layer in ("spf", "greylist")
+                and layer != entry.layer
+            ):
+                continue
+            fired = True
+            break
+        if not fired:
+            rows.append(
+                {
+                    "position": entry.position,
+                    "source": entry.source,
+                    "restriction": entry.label,
+                    "layer": entry.layer,
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def first_layers(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """The funnel: which layer stopped each connection first, in evaluation order.
+
+    Columns: ``layer`` (a layer, or ``accepted`` / ``no decision``), ``connections``,
+    ``stopped`` (of those, connections that got no message accepted), ``then_accepted``,
+    ``share`` (connections / all), ``remaining`` (connections not yet stopped after this
+    layer, following evaluation order).
+
+    Args:
+        events: Events or built sessions.
+        order: Layers in evaluation order.
+
+    Returns:
+        One row per layer plus ``accepted`` and ``no decision``.
+
+    Example:
+        >>> first_layers(events_from_text(""))["connections"].sum()
+        np.int64(0)
+
+    """
+    import pandas as pd
+
+    s = _sessions(events, list(order) if order else None)
+    order = list(order or s.order)
+    conns = s.connections
+    total = len(conns)
+    by_layer = conns.dropna(subset=["first_layer"])
+    counts = by_layer.groupby("first_layer").size()
+    accepted_after = by_layer.loc[by_layer["messages"] > 0].groupby("first_layer").size()
+    extra = [layer for layer in counts.index if layer not in order]
+    table = pd.DataFrame(index=pd.Index(order + extra, name="layer"))
+    table["connections"] = counts.reindex(table.index).fillna(0).astype("int64")
+    table["then_accepted"] = accepted_after.reindex(table.index).fillna(0).astype("int64")
+    table["stopped"] = table["connections"] - table["then_accepted"]
+    table = table.reset_index()
+    rest = conns.loc[conns["first_layer"].isna()]
+    tail = pd.DataFrame(
+        {
+            "layer": ["accepted", "no decision"],
+            "connections": [int((rest["messages"] > 0).sum()), int((rest["messages"] == 0).sum())],
+            "then_accepted": [int((rest["messages"] > 0).sum()), 0],
+            "stopped": [0, 0],
+        }
+    )
+    table = pd.concat([table, tail], ignore_index=True)
+    table["share"] = table["connections"] / max(total, 1)
+    table["remaining"] = total - table["stopped"].cumsum()
+    table.loc[table["layer"].isin(["accepted", "no decision"]), "remaining"] = pd.NA
+    return table[["layer", "connections", "stopped", "then_accepted", "share", "remaining"]]
+
+
+def timeseries(events: Events, *, freq: str | None = None) -> pd.DataFrame:
+    """Reject events per time bucket and layer (hourly under 3 days, else daily).
+
+    Columns: ``bucket`` (start of the hour/day, UTC), ``layer``, ``events``; every bucket
+    between the first and last reject for every layer that has rejects (zeros included).
+
+    Args:
+        events: Events or built sessions.
+        freq: ``hour`` or ``day``; None chooses by the span of the events.
+
+    Returns:
+        A tidy table.
+
+    Example:
+        >>> timeseries(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events)
+    rej = _rejects(s)
+    if not len(rej):
+        return pd.DataFrame(
+            {
+                "bucket": pd.Series(dtype="datetime64[us, UTC]"),
+                "layer": pd.Series(dtype="object"),
+                "events": pd.Series(dtype="int64"),
+            }
+        )
+    freq = freq or choose_freq(s.events["ts"].min(), s.events["ts"].max())
+    code = "h" if freq == "hour" else "D"
+    bucket = rej["ts"].dt.floor(code)
+    counts = rej.groupby(
+        [bucket.rename("bucket"), rej["layer"].astype("object").fillna("other").rename("layer")]
+    ).size()
+    buckets = pd.date_range(bucket.min(), bucket.max(), freq=code)
+    present = [layer for layer in s.order if layer in set(counts.index.get_level_values("layer"))]
+    present += sorted(set(counts.index.get_level_values("layer")) - set(present))
+    grid = pd.MultiIndex.from_product([buckets, present], names=["bucket", "layer"])
+    out = counts.reindex(grid, fill_value=0).rename("events").reset_index()
+    out["events"] = out["events"].astype("int64")
+    return out
+
+
+def choose_freq(start: Any, end: Any) -> str:
+    """``hour`` for ranges under 3 days, else ``day``.
+
+    Example:
+        >>> import pandas as pd
+        >>> choose_freq(pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02"))
+        'hour'
+
+    """
+    import pandas as pd
+
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return "hour"
+    return "hour" if (end - start) < pd.Timedelta(days=3) else "day"
+
+
+# --------------------------------------------------------------------------- queue load
+
+
+def accepted(events: Events) -> dict[str, Any]:
+    """What was accepted: qmgr ``(queue active)`` messages, their recipients and bytes.
+
+    Returns a dict with ``messages``, ``recipients`` (sum of nrcpt), ``bytes`` (sum of
+    size), ``median_size`` (None without messages), ``inbound_messages`` (those with an
+    smtpd client line).
+
+    Example:
+        >>> accepted(events_from_text(""))["messages"]
+        0
+
+    """
+    s = _sessions(events)
+    m = s.messages
+    median = float(m["size"].median()) if len(m) else None
+    return {
+        "messages": len(m),
+        "recipients": int(m["nrcpt"].fillna(0).sum()) if len(m) else 0,
+        "bytes": int(m["size"].fillna(0).sum()) if len(m) else 0,
+        "median_size": median,
+        "inbound_messages": int(m["client_ip"].notna().sum()) if len(m) else 0,
+    }
+
+
+def queue_load(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Queue load saved per layer, plus a ``total`` row (method: ``METHODS['queue_load']``).
+
+    Columns: ``layer``, ``attempts`` (rejected message attempts that never got a queue
+    id, counted at the layer of their first reject), ``temporary`` (of those, attempts
+    with only 4xx rejects: they may come back), ``recipients`` (their distinct
+    recipients), ``est_bytes`` (attempts x median accepted size; NaN without accepted
+    mail), ``smtpd_not_started`` (postscreen row and total: postscreen sessions that
+    never reached smtpd).
+
+    Args:
+        events: Events or built sessions.
+        order: Layers in evaluation order.
+
+    Returns:
+        One row per layer and a total.
+
+    Example:
+        >>> queue_load(events_from_text("")).iloc[-1]["layer"]
+        'total'
+
+    """
+    import pandas as pd
+
+    s = _sessions(events, list(order) if order else None)
+    order = list(order or s.order)
+    att = s.attempts.loc[~s.attempts["queued"]]
+    g = att.groupby("layer")
+    table = pd.DataFrame(index=pd.Index(order, name="layer"))
+    table["attempts"] = g.size().reindex(table.index).fillna(0).astype("int64")
+    table["temporary"] = g["temporary"].sum().reindex(table.index).fillna(0).astype("int64")
+    table["recipients"] = g["recipients"].sum().reindex(table.index).fillna(0).astype("int64")
+    median = accepted(s)["median_size"]
+    table["est_bytes"] = table["attempts"] * median if median is not None else float("nan")
+    conns = s.connections
+    not_started = (
+        int((conns["via_postscreen"] & conns["ps_dropped"] & ~conns["smtpd"]).sum())
+        if len(conns)
+        else 0
+    )
+    table["smtpd_not_started"] = 0
+    table.loc["postscreen", "smtpd_not_started"] = not_started
+    table = table.reset_index()
+    total = {
+        "layer": "total",
+        "attempts": int(table["attempts"].sum()),
+        "temporary": int(table["temporary"].sum()),
+        "recipients": int(table["recipients"].sum()),
+        "est_bytes": float(table["est_bytes"].sum()) if median is not None else float("nan"),
+        "smtpd_not_started": not_started,
+    }
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+# ----------------------------------------------------------------- cost to legitimate mail
+
+
+# --------------------------------------------------------------------------- DNSBL
+
+
+# --------------------------------------------------------------------------- who
+
+
+# ----------------------------------------------------------------- SPF, postscreen, warnings
+
+
+# ----------------------------------------------------------------- quality, KPIs, insights
+
+
+def data_quality(events: pd.DataFrame, quality: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the figures rest on: sources, time range, lines, events, unparsed lines.
+
+    Args:
+        events: Events of the period analysed.
+        quality: A ``ParseSummary.to_dict()``-like mapping (``lines``, ``events``,
+            ``unparsed_by_program``, ``skipped_by_reason``, ``assumptions``, ``sources``,
+            ``first_event``, ``last_event``, ``unmatched_rejects``), if known.
+
+    Returns:
+        A JSON-ready dict; unknown values are None.
+
+    Example:
+        >>> data_quality(events_from_text(""))["events"]
+        0
+
+    """
+    q = dict(quality or {})
+    sources_in = q.get("sources")
+    if sources_in:
+        names = [src["name"] if isinstance(src, Mapping) else str(src) for src in sources_in]
+    else:
+        names = (
+            sorted(events["source"].dropna().astype(str).unique().tolist()) if len(events) else []
+        )
+    first = events["ts"].min() if len(events) else None
+    last = events["ts"].max() if len(events) else None
+    rule = events["rule"].astype("object").fillna("")
+    unmatched = (
+        int(((events["kind"] == "reject") & rule.str.endswith("unmatched")).sum())
+        if len(events)
+        else 0
+    )
+    return {
+        "sources": names,
+        "first_event": _iso(first),
+        "last_event": _iso(last),
+        "input_first_event": q.get("first_event"),
+        "input_last_event": q.get("last_event"),
+        "lines": q.get("lines"),
+        "input_events": q.get("events"),
+        "events": len(events),
+        "unparsed_by_program": dict(q.get("unparsed_by_program") or {}),
+        "skipped_by_reason": dict(q.get("skipped_by_reason") or {}),
+        "unmatched_rejects": unmatched,
+        "assumptions": list(q.get("assumptions") or []),
+    }
+
+
+_SHARED_NAMES = ("check_policy_service", "smtpd_milters")
+
+
+def _say(restriction: str, layer: Any) -> str:
+    """A restriction label readable in a sentence (shared names get their layer)."""
+    if restriction.startswith("("):
+        return f"{layer} {restriction}"
+    if restriction in _SHARED_NAMES:
+        return f"{restriction} ({layer})"
+    return restriction
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _n(count: Any, word: str) -> str:
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"{count} {word}" if count == 1 else f"{count} {plural}"
+
+
+def insights(a: Analysis) -> list[str]:
+    r"""Short sentences about what matters in an analysis.
+
+    Example:
+        >>> insights(analyse(events_from_text(
+        ...     "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a.example[192.0.2.1]\n")))[0]
+        '1 connections; no rejects in this period.'
+
+    """
+    out: list[str] = []
+    k = a.kpis
+    conns = k["connections"]
+    if not k["rejects"]:
+        out.append(f"{conns} connections; no rejects in this period.")
+    else:
+        stopped = a.first_layers.loc[~a.first_layers["layer"].isin(["accepted", "no decision"])]
+        top = stopped.sort_values("stopped", ascending=False, kind="stable").iloc[0]
+        if top["stopped"]:
+            out.append(
+                f"{top['layer']} stopped {top['stopped']} of {conns} connections "
+                f"({top['stopped'] / max(conns, 1):.0%}) before any later layer ran."
+            )
+    total = a.queue_load.iloc[-1]
+    if total["attempts"] or total["smtpd_not_started"]:
+        bytes_part = (
+            f" (~{human_bytes(total['est_bytes'])})"
+            if total["est_bytes"] == total["est_bytes"]
+            else ""
+        )
+        out.append(
+            f"Rejecting before the queue kept {total['attempts']} message attempts{bytes_part} and "
+            f"{total['recipients']} recipients out; postscreen spared "
+            f"{total['smtpd_not_started']} smtpd processes."
+        )
+    zones = a.dnsbl_zones.loc[~a.dnsbl_zones["allowlist"]] if len(a.dnsbl_zones) else a.dnsbl_zones
+    if len(zones) > 1:
+        lead = zones.iloc[0]
+        for row in zones.iloc[1:6].itertuples():
+            name = str(row.restriction or "DNSBL").split(",")[0]
+            if row.unique_clients:
+                out.append(
+                    f"{name} {row.zone} added {row.unique_share:.0%} beyond {lead['zone']}: "
+                    f"{_n(row.unique_clients, 'client')} no other list or layer caught."
+                )
+            else:
+                out.append(
+                    f"{name} {row.zone} caught no client that another list or layer "
+                    "did not already catch."
+                )
+    for row in a.delayed_summary.itertuples():
+        if row.delayed:
+            out.append(
+                f"{_say(str(row.restriction), row.layer)} delayed "
+                f"{_n(row.senders, 'legitimate sender')} ({_n(row.delayed, 'delivery')}) "
+                f"by a median of {_duration(_float(row.median_delay_s))}."
+            )
+    g = a.greylist_summary
+    if g["triplets"]:
+        out.append(
+            f"Greylisting: {g['triplets']} triplets; {g['passed']} came back and passed "
+            f"(median delay {_duration(g['median_delay_s'])}), "
+            f"{g['never_came_back']} never came back."
+        )
+    if len(a.false_positives):
+        out.append(
+            f"{len(a.false_positives)} clients got a permanent reject but also delivered mail "
+            "(possible false positives); see the list."
+        )
+    for row in a.reject_warnings.itertuples():
+        out.append(
+            f"warn_if_reject {row.restriction} would have blocked {_n(row.clients, 'client')}; "
+            f"{row.clients_delivered} of them also delivered accepted mail."
+        )
+    days = max((a.period_end - a.period_start).total_seconds() / 86400, 0)
+    span = f"{days:.0f} days" if days >= 1.5 else f"{days * 24:.0f} hours"
+    for row in a.never_fired.itertuples():
+        out.append(f"restriction {row.restriction} never fired in {span}.")
+    da = a.top.get("dictionary_attacks")
+    if da is not None and len(da) and da.iloc[0]["unknown_recipients"] >= 5:
+        out.append(
+            f"{da.iloc[0]['client_ip']} tried {da.iloc[0]['unknown_recipients']} "
+            "unknown recipients (dictionary attack)."
+        )
+    if a.quality.get("unmatched_rejects"):
+        out.append(
+            f"{a.quality['unmatched_rejects']} reject lines matched no specific rule "
+            "(see 'mailreject unmatched')."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _config(postconf: PostfixConfig | str | Path | None) -> PostfixConfig | None:
+    if postconf is None or isinstance(postconf, PostfixConfig):
+        return postconf
+    if isinstance(postconf, str) and "\n" in postconf:
+        return parse_postconf(postconf)
+    return read_postconf(postconf)
+
+
+def select(
+    events: pd.DataFrame, *, since: TimeLike = None, until: TimeLike = None, host: str | None = None
+) -> pd.DataFrame:
+    """Events of one period (``since`` inclusive, ``until`` exclusive) and host.
+
+    Raises:
+        NoDataError: When nothing is left (empty input, or nothing in the period).
+
+    Example:
+        >>> select(events_from_text(""))  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        mailreject.analysis.NoDataError: no events in the input
+
+    """
+    if events is None or not len(events):
+        raise NoDataError(
+            "no events in the input",
+            hint="check the file names, or 'mailreject parse FILE' to see what is read",
+        )
+    start, end = _timestamp(since, "--since"), _timestamp(until, "--until")
+    if start is not None and end is not None and end <= start:
+        raise UsageError("--until must be after --since")
+    mask = events["ts"].notna()
+    if start is not None:
+        mask &= events["ts"] >= start
+    if end is not None:
+        mask &= events["ts"] < end
+    if host:
+        mask &= events["host"] == host
+    out = events.loc[mask]
+    if not len(out):
+        first, last = _iso(events["ts"].min()), _iso(events["ts"].max())
+        where = f" for host {host!r}" if host else ""
+        hosts = sorted(events["host"].dropna().astype(str).unique())[:10]
+        raise NoDataError(
+            f"no events between {_iso(start) or 'the start'} and {_iso(end) or 'the end'}{where}",
+            hint=f"the input covers {first} to {last}; hosts: {', '.join(hosts)}",
+        )
+    return out
+
+
+def default_since(
+    events: pd.DataFrame, *, until: TimeLike = None, host: str | None = None, days: int = 7
+) -> str | None:
+    r"""The start of the default report period: ``days`` days before the newest event.
+
+    The newest event is taken before ``until`` and of ``host`` when given.
+
+    Example:
+        >>> line = "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a[192.0.2.1]\n"
+        >>> default_since(events_from_text(line))
+        '2026-10-27T00:31:10+00:00'
+
+    """
+    import pandas as pd
+
+    ts = events["ts"]
+    mask = ts.notna()
+    end = _timestamp(until, "--until")
+    if end is not None:
+        mask &= ts < end
+    if host:
+        mask &= events["host"] == host
+    if not mask.any():
+        return None
+    newest = ts[mask].max()
+    return str((newest - pd.Timedelta(days=days)).isoformat())
+
+
+def analyse(
+    df: pd.DataFrame,
+    *,
+    since: TimeLike = None,
+    until: TimeLike = None,
+    host: str | None = None,
+    postconf: PostfixConfig | str | Path | None = None,
+    quality: Mapping[str, Any] | None = None,
+    top_n: int = 20,
+) -> Analysis:
+    r"""Runs every analysis over one period.
+
+    Args:
+        df: Events.
+        since: First instant (inclusive); None for the first event.
+        until: End (exclusive); None for after the last event.
+        host: Only this syslog host.
+        postconf: ``postconf -n`` output (a file path, its text, or a parsed config) to
+            order layers as the server does and list silent restrictions.
+        quality: ``ParseSummary.to_dict()`` of the parse run, for the data-quality strip.
+        top_n: Rows of the top-N tables.
+
+    Returns:
+        The :class:`Analysis`.
+
+    Raises:
+        NoDataError: When there is nothing to analyse.
+        UsageError: For a bad date or postconf file.
+
+    Example:
+        >>> a = analyse(events_from_text(
+        ...     "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a.example[192.0.2.1]\n"))
+        >>> a.kpis["connections"], a.order_basis.startswith("typical")
+        (1, True)
+
+    """
+    import pandas as pd
+
+    config = _config(postconf)
+    events = select(df, since=since, until=until, host=host)
+    order = config.layer_order() if config else list(LAYERS)
+    s = build(events, order)
+    start = _timestamp(since, "--since") or events["ts"].min()
+    end = _timestamp(until, "--until") or events["ts"].max()
+    freq = choose_freq(start, end)
+    acc = accepted(s)
+    delays = delayed(s)
+    grey = greylisting(s)
+    conns = s.connections
+    rej = _rejects(s)
+    top = {
+        "clients": top_clients(s, top_n),
+        "networks": top_networks(s, top_n),
+        "names": top_names(s, top_n),
+        "helos": top_helos(s, top_n),
+        "sender_domains": top_sender_domains(s, top_n),
+        "recipients": top_recipients(s, top_n),
+        "dictionary_attacks": dictionary_attacks(s, top_n),
+    }
+    stopped = int(conns["first_layer"].notna().sum()) if len(conns) else 0
+    kpis = {
+        "connections": len(conns),
+        "postscreen_sessions": int(conns["via_postscreen"].sum()) if len(conns) else 0,
+        "smtpd_sessions": int(conns["smtpd"].sum()) if len(conns) else 0,
+        "stopped_connections": stopped,
+        "stopped_share": stopped / len(conns) if len(conns) else 0.0,
+        "rejects": len(rej),
+        "reject_warnings": int((s.events["kind"] == "reject_warning").sum()),
+        "rejected_attempts": len(s.attempts),
+        "accepted_messages": acc["messages"],
+        "accepted_bytes": acc["bytes"],
+        "client_ips": int(s.events["client_ip"].nunique()),
+        "rejected_client_ips": int(rej["client_ip"].nunique()),
+    }
+    a = Analysis(
+        period_start=pd.Timestamp(start),
+        period_end=pd.Timestamp(end),
+        host=host,
+        order=order,
+        order_basis=f"from {config.source}" if config else ASSUMED_ORDER,
+        kpis=kpis,
+        quality=data_quality(events, quality),
+        layers=layers(s, order=order),
+        restrictions=restrictions(s, order=order, config=config),
+        first_layers=first_layers(s, order=order),
+        timeseries=timeseries(s, freq=freq),
+        freq=freq,
+        queue_load=queue_load(s, order=order),
+        accepted=acc,
+        delayed=delays,
+        delayed_summary=delayed_summary(s, delays),
+        greylisting=grey,
+        greylist_summary=greylist_summary(grey),
+        false_positives=false_positives(s),
+        dnsbl_zones=dnsbl_zones(s),
+        dnsbl_overlap=dnsbl_overlap(s),
+        top=top,
+        spf=spf_results(s),
+        postscreen=postscreen_verdicts(s),
+        postscreen_actions=postscreen_actions(s),
+        reject_warnings=reject_warnings(s),
+        never_fired=never_fired(s, config),
+        samples=samples(s),
+    )
+    a.insights = insights(a)
+    return a

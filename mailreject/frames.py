@@ -1,0 +1,224 @@
+"""Shared helpers of the analysis modules: reading events, sessions, labels, networks.
+
+Public helpers (:func:`events_from_files`, :func:`events_from_text`, :func:`human_bytes`)
+are re-exported by :mod:`mailreject.analysis`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from mailreject.sessions import Sessions, build, restriction_label
+from mailreject.status import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mailreject.parsing import ParseOptions
+
+Events = Union["pd.DataFrame", Sessions]
+TimeLike = Union[str, datetime, "pd.Timestamp", None]
+
+UNKNOWN_USER_RESTRICTIONS = frozenset({"reject_unlisted_recipient", "reject_unverified_recipient"})
+
+
+def _sessions(events: Events, order: list[str] | None = None) -> Sessions:
+    if isinstance(events, Sessions):
+        return events
+    return build(events, order)
+
+
+def _timestamp(value: TimeLike, name: str) -> pd.Timestamp | None:
+    import pandas as pd
+
+    if value is None or value == "":
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as error:
+        raise UsageError(
+            f"{name} is not a date: {value!r}", hint="use e.g. 2026-11-03 or 2026-11-03T14:00"
+        ) from error
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _network(ip: Any, v4: int, v6: int) -> Any:
+    if not isinstance(ip, str):
+        return None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    prefix = v4 if addr.version == 4 else v6
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _nets(ips: pd.Series, v4: int, v6: int) -> pd.Series:
+    uniq = {ip: _network(ip, v4, v6) for ip in ips.dropna().unique()}
+    return ips.map(uniq).astype("object")
+
+
+def _rejects(s: Sessions) -> pd.DataFrame:
+    return s.reject_events()
+
+
+def _label(frame: pd.DataFrame) -> pd.Series:
+    """Restriction label; DNSBL restrictions of the rbl layer get their zone."""
+    label = restriction_label(frame)
+    zone = frame["rbl_zone"].astype("object")
+    with_zone = (frame["layer"] == "rbl") & zone.notna()
+    return label.where(~with_zone, label + " " + zone.fillna(""))
+
+
+def _recipient_keys(frame: pd.DataFrame) -> pd.Series:
+    """Distinct rejected recipients are counted per connection (unlinked lines alone)."""
+    conn = frame["conn"].where(frame["conn"] >= 0, -frame["seq"] - 1)
+    return conn.astype(str) + "\x00" + frame["recipient"].astype("object").fillna("").astype(str)
+
+
+def _most_common(values: pd.Series) -> Any:
+    vals = values.dropna()
+    if not len(vals):
+        return None
+    named = vals[vals != "unknown"]
+    pick = named if len(named) else vals
+    return pick.value_counts().index[0]
+
+
+def _iso(value: Any) -> str | None:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(pd.Timestamp(value).isoformat())
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "n/a"
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def human_bytes(n: float | None) -> str:
+    """1536 -> ``1.5 KiB``.
+
+    Example:
+        >>> human_bytes(1536)
+        '1.5 KiB'
+
+    """
+    if n is None or n != n:
+        return "n/a"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def events_from_files(
+    paths: Sequence[str | Path], *, year: int | None = None, tz: str | None = None
+) -> pd.DataFrame:
+    """Parses log files into an events DataFrame (a convenience for notebooks and tests).
+
+    Args:
+        paths: Log files.
+        year: Year of year-less timestamps (default: from the files' modification time).
+        tz: Zone of year-less timestamps (default: the system's).
+
+    Returns:
+        One row per event, the schema's columns.
+
+    Example:
+        >>> ev = events_from_files(["sample_logs/mail.log"], year=2026, tz="UTC")  # doctest: +SKIP
+
+    """
+    from mailreject.parsing import ParseOptions
+
+    return load_events([str(p) for p in paths], ParseOptions(year=year, tz=tz))[0]
+
+
+def load_events(
+    files: Sequence[str] | None,
+    options: ParseOptions | None = None,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    store: Path | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Events to analyse: parsed from log files, or read from the store when none are given.
+
+    From the store only the days of ``since``..``until`` are read (a superset of the period;
+    the analysis cuts it exactly).
+
+    Args:
+        files: Log files ("-" for stdin); None or empty reads the store.
+        options: How to read the files.
+        since: Start of the period, for the store's partition pruning.
+        until: End of the period.
+        store: Store directory (default: as for the CLI).
+
+    Returns:
+        The events and the parse summary (None when read from the store).
+
+    Raises:
+        UsageError: A date that cannot be read.
+
+    """
+    from mailreject.status import UsageError
+
+    if not files:
+        from mailreject import api
+
+        try:
+            return api.load(since=since or None, until=until or None, store=store), None
+        except ValueError as error:
+            raise UsageError(str(error)) from error
+    import pyarrow as pa
+
+    from mailreject._parsers import event_schema
+    from mailreject.parsing import ParseOptions, ParseRun
+
+    run = ParseRun(list(files), options or ParseOptions())
+    table = pa.Table.from_batches(list(run.batches()), schema=event_schema())
+    return table.to_pandas(), run.summary.to_dict()
+
+
+def events_from_text(text: str, *, year: int = 2026, tz: str = "UTC") -> pd.DataFrame:
+    r"""Parses log lines given as text into an events DataFrame.
+
+    Args:
+        text: Log lines.
+        year: Year of year-less timestamps.
+        tz: Zone of year-less timestamps.
+
+    Returns:
+        One row per event.
+
+    Example:
+        >>> ev = events_from_text(
+        ...     "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a.example[192.0.2.1]\n")
+        >>> ev.loc[0, "kind"], ev.loc[0, "client_ip"]
+        ('connect', '192.0.2.1')
+
+    """
+    import pyarrow as pa
+
+    from mailreject._parsers import event_schema
+    from mailreject.parsing import ParseOptions, parse_text
+
+    batch, _ = parse_text(text, ParseOptions(year=year, tz=tz))
+    frame: pd.DataFrame = pa.Table.from_batches([batch], schema=event_schema()).to_pandas()
+    return frame

@@ -1,0 +1,402 @@
+"""Cost to legitimate mail: delays from 4xx rejects, greylisting, possible false positives.
+
+Functions take events or built :class:`~mailreject.sessions.Sessions`; they are re-exported
+by :mod:`mailreject.analysis`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mailreject.frames import (
+    Events,
+    _label,
+    _most_common,
+    _nets,
+    _rejects,
+    _sessions,
+    events_from_text,  # noqa: F401  (used by the doctests)
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def delayed(events: Events) -> pd.DataFrame:
+    """4xx rejects followed by the acceptance of the same sender -> recipient (delays).
+
+    Columns: ``sender``, ``recipient``, ``client_ip``, ``layer``, ``restriction`` (of the
+    first 4xx), ``first_reject``, ``accepted_at``, ``delay_s``, ``rejects`` (4xx lines
+    before the acceptance), ``same_client`` (the accepted message came from the same IP).
+
+    Args:
+        events: Events or built sessions.
+
+    Returns:
+        One row per delayed (message, recipient).
+
+    Example:
+        >>> delayed(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events)
+    cols = [
+        "sender",
+        "recipient",
+        "client_ip",
+        "layer",
+        "restriction",
+        "first_reject",
+        "accepted_at",
+        "delay_s",
+        "rejects",
+        "same_client",
+    ]
+    rej = _rejects(s)
+    temp = rej.loc[
+        (rej["smtp_code"] >= 400)
+        & (rej["smtp_code"] < 500)
+        & rej["sender"].notna()
+        & rej["recipient"].notna()
+    ]
+    acc = s.deliveries.dropna(subset=["sender", "recipient", "msg_ts"])
+    if not len(temp) or not len(acc):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    left = temp[
+        [
+            "ts",
+            "seq",
+            "sender",
+            "recipient",
+            "client_ip",
+            "layer",
+            "restriction",
+            "rule",
+            "rbl_zone",
+        ]
+    ].copy()
+    left["label"] = _label(temp)
+    left["key"] = (
+        left["sender"].astype("object").astype(str)
+        + "\x00"
+        + left["recipient"].astype("object").astype(str)
+    )
+    right = acc[["msg_ts", "queue_id", "sender", "recipient", "client_ip"]].copy()
+    right["key"] = (
+        right["sender"].astype("object").astype(str)
+        + "\x00"
+        + right["recipient"].astype("object").astype(str)
+    )
+    right = right.rename(columns={"client_ip": "acc_ip"}).drop(columns=["sender", "recipient"])
+    right = (
+        right.drop_duplicates(["key", "queue_id"])
+        .assign(ts=lambda f: f["msg_ts"])
+        .sort_values("ts", kind="stable")
+    )
+    left = left.sort_values("ts", kind="stable")
+    m = pd.merge_asof(
+        left,
+        right,
+        on="ts",
+        by="key",
+        direction="forward",
+        tolerance=pd.Timedelta(days=7),
+        allow_exact_matches=False,
+    )
+    m = m.dropna(subset=["msg_ts"]).sort_values(["key", "queue_id", "ts", "seq"], kind="stable")
+    if not len(m):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    g = m.groupby(["key", "queue_id"], sort=False)
+    first = g.head(1).set_index(["key", "queue_id"])
+    out = pd.DataFrame(
+        {
+            "sender": first["sender"].astype("object"),
+            "recipient": first["recipient"].astype("object"),
+            "client_ip": first["client_ip"].astype("object"),
+            "layer": first["layer"].astype("object"),
+            "restriction": first["label"],
+            "first_reject": first["ts"],
+            "accepted_at": first["msg_ts"],
+            "rejects": g.size(),
+            "same_client": (
+                first["client_ip"].astype("object") == first["acc_ip"].astype("object")
+            ),
+        }
+    )
+    out["delay_s"] = (out["accepted_at"] - out["first_reject"]).dt.total_seconds()
+    return (
+        out.reset_index(drop=True)
+        .sort_values(["first_reject", "sender", "recipient"], kind="stable")[cols]
+        .reset_index(drop=True)
+    )
+
+
+def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per restriction: legitimate mail delayed by 4xx rejects, and 4xx never followed up.
+
+    Columns: ``layer``, ``restriction``, ``delayed`` (accepted later), ``senders``
+    (distinct delayed senders), ``median_delay_s``, ``p90_delay_s``, ``max_delay_s``,
+    ``temporary_rejects`` (all 4xx lines of that restriction), ``never_accepted`` (4xx
+    lines with no later acceptance of that sender and recipient).
+
+    Args:
+        events: Events or built sessions.
+        delays: The output of :func:`delayed`, if already computed.
+
+    Returns:
+        One row per restriction with 4xx rejects.
+
+    Example:
+        >>> delayed_summary(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events)
+    d = delayed(s) if delays is None else delays
+    rej = _rejects(s)
+    temp = rej.loc[(rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)].copy()
+    cols = [
+        "layer",
+        "restriction",
+        "delayed",
+        "senders",
+        "median_delay_s",
+        "p90_delay_s",
+        "max_delay_s",
+        "temporary_rejects",
+        "never_accepted",
+    ]
+    if not len(temp):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    temp["label"] = _label(temp)
+    temp["layer"] = temp["layer"].astype("object").fillna("other")
+    base = temp.groupby(["layer", "label"]).size().rename("temporary_rejects").to_frame()
+    key = (
+        temp["sender"].astype("object").fillna("").astype(str)
+        + "\x00"
+        + temp["recipient"].astype("object").fillna("").astype(str)
+    )
+    if len(d):
+        done = set(d["sender"].astype(str) + "\x00" + d["recipient"].astype(str))
+        matched = key.isin(done)
+        dd = d.assign(layer=d["layer"].fillna("other")).groupby(["layer", "restriction"])
+        base["delayed"] = dd.size()
+        base["senders"] = dd["sender"].nunique()
+        base["median_delay_s"] = dd["delay_s"].median()
+        base["p90_delay_s"] = dd["delay_s"].quantile(0.9)
+        base["max_delay_s"] = dd["delay_s"].max()
+    else:
+        matched = pd.Series(False, index=temp.index)
+        for col in ("delayed", "senders", "median_delay_s", "p90_delay_s", "max_delay_s"):
+            base[col] = float("nan")
+    base["never_accepted"] = (~matched).groupby([temp["layer"], temp["label"]]).sum()
+    base[["delayed", "senders"]] = base[["delayed", "senders"]].fillna(0).astype("int64")
+    base = base.reset_index().rename(columns={"label": "restriction"})
+    return base.sort_values(["delayed", "temporary_rejects"], ascending=False, kind="stable")[
+        cols
+    ].reset_index(drop=True)
+
+
+def greylisting(events: Events) -> pd.DataFrame:
+    """Greylisting outcome per triplet (client /24 or /64, sender, recipient).
+
+    Uses postgrey ``action=greylist`` lines when there are any, else smtpd rejects of the
+    greylist layer. Columns: ``client_net``, ``client_ip`` (first seen), ``sender``,
+    ``recipient``, ``first_greylisted``, ``greylisted`` (times), ``passed_at``, ``delay_s``,
+    ``delay_source`` (``postgrey delay=`` or ``timestamps``), ``outcome`` (``passed``,
+    ``retried, not passed``, ``never came back``).
+
+    Args:
+        events: Events or built sessions.
+
+    Returns:
+        One row per greylisted triplet.
+
+    Example:
+        >>> greylisting(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events)
+    ev = s.events
+    cols = [
+        "client_net",
+        "client_ip",
+        "sender",
+        "recipient",
+        "first_greylisted",
+        "greylisted",
+        "passed_at",
+        "delay_s",
+        "delay_source",
+        "outcome",
+    ]
+    pg = ev.loc[ev["kind"] == "greylist"]
+    grey = pg.loc[pg["action"] == "greylist"]
+    if not len(grey):
+        grey = ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "greylist")]
+    if not len(grey):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[["ts", "client_ip", "sender", "recipient", "delay", "action"]].copy()
+        out["client_net"] = _nets(out["client_ip"].astype("object"), 24, 64)
+        out["sender"] = out["sender"].astype("object").fillna("")
+        out["recipient"] = out["recipient"].astype("object").fillna("")
+        out["key"] = (
+            out["client_net"].fillna("").astype(str)
+            + "\x00"
+            + out["sender"]
+            + "\x00"
+            + out["recipient"]
+        )
+        return out
+
+    g = keyed(grey).sort_values("ts", kind="stable")
+    tg = g.groupby("key", sort=False)
+    table = pd.DataFrame(
+        {
+            "client_net": tg["client_net"].first(),
+            "client_ip": tg["client_ip"].first().astype("object"),
+            "sender": tg["sender"].first(),
+            "recipient": tg["recipient"].first(),
+            "first_greylisted": tg["ts"].min(),
+            "greylisted": tg.size(),
+        }
+    )
+    passes = keyed(pg.loc[pg["action"] == "pass"]).sort_values("ts", kind="stable")
+    passes = passes.loc[passes["key"].isin(table.index)]
+    passes = passes.loc[passes["ts"] > passes["key"].map(table["first_greylisted"])]
+    first_pass = passes.drop_duplicates("key").set_index("key")
+    table["passed_at"] = first_pass["ts"].reindex(table.index)
+    table["pg_delay"] = first_pass["delay"].reindex(table.index)
+    # without postgrey pass lines: an accepted message with the same sender and recipient
+    acc = s.deliveries.dropna(subset=["msg_ts"])
+    if len(acc):
+        later = table.loc[table["passed_at"].isna()]
+        if len(later):
+            key2 = (
+                acc["sender"].astype("object").fillna("").astype(str)
+                + "\x00"
+                + acc["recipient"].astype("object").fillna("").astype(str)
+            )
+            first_acc = acc.assign(k=key2).sort_values("msg_ts", kind="stable")
+            k_later = later["sender"] + "\x00" + later["recipient"]
+            acc_map = first_acc.groupby("k")["msg_ts"].apply(list)
+            fills = {}
+            for key, k2, t0 in zip(later.index, k_later, later["first_greylisted"], strict=True):
+                for t in acc_map.get(k2, []):
+                    if t > t0:
+                        fills[key] = t
+                        break
+            if fills:
+                table.loc[list(fills), "passed_at"] = pd.Series(fills)
+    table["delay_s"] = (table["passed_at"] - table["first_greylisted"]).dt.total_seconds()
+    has_pg = table["pg_delay"].notna()
+    table.loc[has_pg, "delay_s"] = table.loc[has_pg, "pg_delay"]
+    table["delay_source"] = None
+    table.loc[table["delay_s"].notna(), "delay_source"] = "timestamps"
+    table.loc[has_pg, "delay_source"] = "postgrey delay="
+    outcome = pd.Series("never came back", index=table.index, dtype="object")
+    outcome[table["greylisted"] > 1] = "retried, not passed"
+    outcome[table["passed_at"].notna()] = "passed"
+    table["outcome"] = outcome
+    return table.sort_values("first_greylisted", kind="stable").reset_index(drop=True)[cols]
+
+
+def greylist_summary(triplets: pd.DataFrame) -> dict[str, Any]:
+    """Outcome counts and delay percentiles of :func:`greylisting`'s table.
+
+    Example:
+        >>> greylist_summary(greylisting(events_from_text("")))["triplets"]
+        0
+
+    """
+    n = len(triplets)
+    out: dict[str, Any] = {
+        "triplets": n,
+        "passed": 0,
+        "retried_not_passed": 0,
+        "never_came_back": 0,
+    }
+    if not n:
+        out.update(median_delay_s=None, p90_delay_s=None, passed_with_postgrey_delay=0)
+        return out
+    counts = triplets["outcome"].value_counts()
+    out["passed"] = int(counts.get("passed", 0))
+    out["retried_not_passed"] = int(counts.get("retried, not passed", 0))
+    out["never_came_back"] = int(counts.get("never came back", 0))
+    delays = triplets["delay_s"].dropna().astype(float)
+    out["median_delay_s"] = float(delays.median()) if len(delays) else None
+    out["p90_delay_s"] = float(delays.quantile(0.9)) if len(delays) else None
+    out["passed_with_postgrey_delay"] = int((triplets["delay_source"] == "postgrey delay=").sum())
+    return out
+
+
+def false_positives(events: Events) -> pd.DataFrame:
+    """Clients with a permanent (5xx) reject that also had mail accepted in the period.
+
+    Columns: ``client_ip``, ``client_name``, ``rejects`` (5xx lines), ``restrictions``
+    (labels, most frequent first), ``layers``, ``senders`` (distinct rejected senders),
+    ``first_reject``, ``last_reject``, ``accepted_messages``, ``example`` (one reply text).
+
+    Args:
+        events: Events or built sessions.
+
+    Returns:
+        One row per client, most rejects first.
+
+    Example:
+        >>> false_positives(events_from_text("")).empty
+        True
+
+    """
+    import pandas as pd
+
+    s = _sessions(events)
+    cols = [
+        "client_ip",
+        "client_name",
+        "rejects",
+        "restrictions",
+        "layers",
+        "senders",
+        "first_reject",
+        "last_reject",
+        "accepted_messages",
+        "example",
+    ]
+    rej = _rejects(s)
+    perm = rej.loc[(rej["smtp_code"] >= 500) & rej["client_ip"].notna()].copy()
+    good = s.messages.dropna(subset=["client_ip"]).groupby("client_ip").size()
+    perm = perm.loc[perm["client_ip"].isin(good.index)]
+    if not len(perm):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    perm["label"] = _label(perm)
+    g = perm.groupby("client_ip", sort=False)
+    out = pd.DataFrame(
+        {
+            "client_name": g["client_name"].agg(_most_common),
+            "rejects": g.size(),
+            "restrictions": g["label"].agg(lambda x: ", ".join(x.value_counts().index)),
+            "layers": g["layer"].agg(lambda x: ", ".join(x.dropna().unique())),
+            "senders": g["sender"].nunique(),
+            "first_reject": g["ts"].min(),
+            "last_reject": g["ts"].max(),
+            "example": g["detail"].first(),
+        }
+    )
+    out["accepted_messages"] = good.reindex(out.index).astype("int64")
+    out.index.name = "client_ip"
+    return (
+        out.reset_index()
+        .sort_values(["rejects", "client_ip"], ascending=[False, True], kind="stable")[cols]
+        .reset_index(drop=True)
+    )
