@@ -75,8 +75,17 @@ def dataset(store: StorePath = None) -> ds.Dataset:
         StoreNotFoundError: If there is no store.
 
     Example:
-        >>> import duckdb, mailreject  # doctest: +SKIP
-        >>> events = mailreject.dataset()  # doctest: +SKIP
+        With the store of ``mailreject ingest sample_logs/mail.log --year 2026 --tz UTC``:
+
+        >>> import datetime
+        >>> import pyarrow.dataset as ds
+        >>> import mailreject
+        >>> events = mailreject.dataset()
+        >>> events.count_rows(filter=ds.field("kind") == "reject")
+        67
+        >>> events.count_rows(filter=ds.field("date") == datetime.date(2026, 11, 4))
+        266
+        >>> import duckdb  # doctest: +SKIP
         >>> duckdb.sql("select kind, count(*) from events group by kind")  # doctest: +SKIP
 
     """
@@ -152,9 +161,18 @@ def load(
         ValueError: If a bound or column name is not understood.
 
     Example:
-        >>> import mailreject  # doctest: +SKIP
-        >>> df = mailreject.load("2026-11-01", "2026-11-28", kinds=["reject"])  # doctest: +SKIP
-        >>> df.groupby("restriction").size()  # doctest: +SKIP
+        With the store of ``mailreject ingest sample_logs/mail.log --year 2026 --tz UTC``:
+
+        >>> import mailreject
+        >>> df = mailreject.load("2026-11-03", "2026-11-04", kinds=["reject", "reject_warning"])
+        >>> df["kind"].value_counts().to_dict()
+        {'reject': 67, 'reject_warning': 7}
+        >>> str(df["ts"].dtype)
+        'datetime64[us, UTC]'
+        >>> len(mailreject.load("2026-11-04T08:15:12Z", kinds=["reject"]))  # from an instant on
+        18
+        >>> mailreject.load(columns=["ts", "kind"]).columns.tolist()
+        ['ts', 'kind']
 
     """
     import pyarrow.dataset as ds
