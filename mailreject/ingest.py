@@ -79,7 +79,7 @@ class IngestSettings:
 
     allow_duplicates: bool = False
     wait: float = 0.0
-    flush_bytes: int = 64 << 20
+    flush_bytes: int = 24 << 20
     flush_interval: float = 5.0
     poll_interval: float = 0.5
     compact_after: int = 32

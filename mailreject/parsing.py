@@ -53,7 +53,7 @@ class ParseOptions:
     rules: tuple[Path, ...] = ()
     input_format: InputFormat = "auto"
     jobs: int = 1
-    block_size: int = 8 << 20
+    block_size: int = 2 << 20
 
 
 @dataclass
