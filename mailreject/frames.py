@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from mailreject.sessions import Sessions, build, restriction_label
+from mailreject.sessions import Sessions, _empty_frame, build, restriction_label
 from mailreject.status import UsageError
 
 if TYPE_CHECKING:
@@ -30,6 +30,11 @@ def _sessions(events: Events, order: list[str] | None = None) -> Sessions:
     if isinstance(events, Sessions):
         return events
     return build(events, order)
+
+
+def _empty(cols: Sequence[str]) -> pd.DataFrame:
+    """An empty table with these (object) columns."""
+    return _empty_frame(dict.fromkeys(cols, "object"))
 
 
 def _timestamp(value: TimeLike, name: str) -> pd.Timestamp | None:
@@ -72,6 +77,11 @@ def _label(frame: pd.DataFrame) -> pd.Series:
     zone = frame["rbl_zone"].astype("object")
     with_zone = (frame["layer"] == "rbl") & zone.notna()
     return label.where(~with_zone, label + " " + zone.fillna(""))
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with ``label`` (see :func:`_label`) and ``layer`` (missing: ``other``)."""
+    return frame.assign(label=_label(frame), layer=frame["layer"].astype("object").fillna("other"))
 
 
 def _recipient_keys(frame: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from mailreject.frames import (
     Events,
+    _empty,
     _label,
+    _labelled,
     _most_common,
     _nets,
     _rejects,
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def delayed(events: Events) -> pd.DataFrame:
-    """4xx rejects followed by the acceptance of the same sender -> recipient (delays).
+    r"""4xx rejects followed by the acceptance of the same sender -> recipient (delays).
 
     Columns: ``sender``, ``recipient``, ``client_ip``, ``layer``, ``restriction`` (of the
     first 4xx), ``first_reject``, ``accepted_at``, ``delay_s``, ``rejects`` (4xx lines
@@ -36,8 +38,16 @@ def delayed(events: Events) -> pd.DataFrame:
         One row per delayed (message, recipient).
 
     Example:
-        >>> delayed(events_from_text("")).empty
-        True
+        >>> ev = events_from_text(
+        ...     "Nov  3 10:00:00 mx1 postfix/smtpd[7]: NOQUEUE: reject: RCPT from a.example"
+        ...     "[192.0.2.1]: 450 4.7.1 <b@example.com>: Recipient address rejected: Greylisted; "
+        ...     "from=<a@a.example> to=<b@example.com> proto=ESMTP helo=<a.example>\n"
+        ...     "Nov  3 10:10:00 mx1 postfix/qmgr[9]: 4F2A1: from=<a@a.example>, size=900, "
+        ...     "nrcpt=1 (queue active)\n"
+        ...     "Nov  3 10:10:01 mx1 postfix/local[10]: 4F2A1: to=<b@example.com>, relay=local, "
+        ...     "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n")
+        >>> delayed(ev)[["layer", "restriction", "delay_s"]].values.tolist()
+        [['greylist', 'check_policy_service', 600.0]]
 
     """
     import pandas as pd
@@ -64,7 +74,7 @@ def delayed(events: Events) -> pd.DataFrame:
     ]
     acc = s.deliveries.dropna(subset=["sender", "recipient", "msg_ts"])
     if not len(temp) or not len(acc):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     left = temp[
         [
             "ts",
@@ -108,7 +118,7 @@ def delayed(events: Events) -> pd.DataFrame:
     )
     m = m.dropna(subset=["msg_ts"]).sort_values(["key", "queue_id", "ts", "seq"], kind="stable")
     if not len(m):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     g = m.groupby(["key", "queue_id"], sort=False)
     first = g.head(1).set_index(["key", "queue_id"])
     out = pd.DataFrame(
@@ -159,7 +169,7 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
     s = _sessions(events)
     d = delayed(s) if delays is None else delays
     rej = _rejects(s)
-    temp = rej.loc[(rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)].copy()
+    temp = rej.loc[(rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)]
     cols = [
         "layer",
         "restriction",
@@ -172,9 +182,8 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
         "never_accepted",
     ]
     if not len(temp):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    temp["label"] = _label(temp)
-    temp["layer"] = temp["layer"].astype("object").fillna("other")
+        return _empty(cols)
+    temp = _labelled(temp)
     base = temp.groupby(["layer", "label"]).size().rename("temporary_rejects").to_frame()
     key = (
         temp["sender"].astype("object").fillna("").astype(str)
@@ -243,7 +252,7 @@ def greylisting(events: Events) -> pd.DataFrame:
     if not len(grey):
         grey = ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "greylist")]
     if not len(grey):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[["ts", "client_ip", "sender", "recipient", "delay", "action"]].copy()
@@ -378,7 +387,7 @@ def false_positives(events: Events) -> pd.DataFrame:
     good = s.messages.dropna(subset=["client_ip"]).groupby("client_ip").size()
     perm = perm.loc[perm["client_ip"].isin(good.index)]
     if not len(perm):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     perm["label"] = _label(perm)
     g = perm.groupby("client_ip", sort=False)
     out = pd.DataFrame(

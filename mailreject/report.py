@@ -1,16 +1,18 @@
 r"""The HTML report: one self-contained, offline, deterministic file.
 
 The page shell (CSS, the table-sorting script) is ``mailreject/templates/report.html``;
-this module fills it with sections drawn from an :class:`~mailreject.analysis.Analysis`.
-plotly.js is embedded once (``inline``), linked from the CDN (``cdn``) or written next to the
-report (``directory``); each chart is ``plotly.io.to_html(full_html=False,
-include_plotlyjs=False, div_id=<stable id>)``, so two renders of the same data are
-byte-identical (no generation time unless passed in, no random ids).
+this module fills it with sections drawn from an :class:`~mailreject.analysis.Analysis`
+(tables here, figures in :mod:`mailreject.charts`). plotly.js is embedded once (``inline``),
+linked from the CDN (``cdn``) or written next to the report (``directory``); each chart is
+``plotly.io.to_html(full_html=False, include_plotlyjs=False, div_id=<stable id>)``, so two
+renders of the same data are byte-identical (no generation time unless passed in, no random
+ids).
 
 Hostile input: everything that came from a log (HELO names, addresses, reply texts, zone
 names) is escaped at the point it is written:
 
-* HTML text and attribute values: :func:`esc` (``html.escape`` with quotes);
+* HTML text and attribute values: :func:`~mailreject.charts.esc` (``html.escape`` with
+  quotes);
 * strings inside plotly figures: :func:`esc` as well, because plotly renders a subset of
   HTML in labels and hover text (entities are decoded for display, tags are not built);
 * JSON inside ``<script>``: plotly's serializer writes ``<``, ``>``, ``/`` and U+2028/9 as
@@ -24,40 +26,49 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any, Literal
 
 from mailreject.analysis import Analysis, human_bytes
-from mailreject.summary import _cell, _is_missing
+from mailreject.charts import (
+    LAYER_COLOURS,
+    colour,
+    esc,
+    fig_delays,
+    fig_dnsbl,
+    fig_dnsbl_overlap,
+    fig_funnel,
+    fig_greylist,
+    fig_postscreen,
+    fig_queue_load,
+    fig_spf,
+    fig_timeseries,
+    figure_html,
+)
+from mailreject.summary import _cell, _is_missing, _shown
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PlotlyJsMode = Literal["inline", "cdn", "directory"]
+__all__ = [
+    "CHART_IDS",
+    "LAYER_COLOURS",
+    "PLOTLY_FILE",
+    "PlotlyJsMode",
+    "check_script_safe",
+    "esc",
+    "plotly_js",
+    "render_report",
+    "script_json",
+    "write_report",
+]
 
-#: One colour per layer, the same in every chart and table.
-LAYER_COLOURS: dict[str, str] = {
-    "postscreen": "#4c78a8",
-    "client": "#f58518",
-    "helo": "#e45756",
-    "sender": "#72b7b2",
-    "recipient": "#54a24b",
-    "rbl": "#eeca3b",
-    "spf": "#b279a2",
-    "greylist": "#ff9da6",
-    "data": "#9d755d",
-    "content": "#8c6bb1",
-    "other": "#7f7f7f",
-    "accepted": "#2ca02c",
-    "no decision": "#bab0ac",
-}
-_FALLBACK_COLOUR = "#999999"
+PlotlyJsMode = Literal["inline", "cdn", "directory"]
 
 #: Names of the chart divs, in page order (the browser test looks for them).
 CHART_IDS: tuple[str, ...] = (
@@ -73,17 +84,6 @@ CHART_IDS: tuple[str, ...] = (
 )
 
 PLOTLY_FILE = "plotly.min.js"
-
-
-def esc(value: Any) -> str:
-    """Escapes text for HTML text and attribute values (``&<>"'``).
-
-    Example:
-        >>> esc('<img src=x onerror="alert(1)">')
-        '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
-
-    """
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def script_json(obj: Any) -> str:
@@ -123,313 +123,25 @@ def check_script_safe(page: str, allowed_scripts: int) -> None:
         raise ValueError(f"report has {found} script elements, expected {allowed_scripts}")
 
 
-def _colour(layer: Any) -> str:
-    return LAYER_COLOURS.get(str(layer), _FALLBACK_COLOUR)
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _layout(**extra: Any) -> dict[str, Any]:
-    """A template-free layout: transparent, readable on light and dark pages."""
-    layout: dict[str, Any] = {
-        "template": "none",
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {"color": "#8a94a3", "family": "system-ui, sans-serif", "size": 12},
-        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-        "height": 340,
-        "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {
-            "gridcolor": "rgba(128,128,128,0.25)",
-            "zerolinecolor": "rgba(128,128,128,0.4)",
-            "automargin": True,
-        },
-        "yaxis": {
-            "gridcolor": "rgba(128,128,128,0.25)",
-            "zerolinecolor": "rgba(128,128,128,0.4)",
-            "automargin": True,
-        },
-        "hoverlabel": {"align": "left"},
-    }
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(layout.get(key), dict):
-            layout[key] = {**layout[key], **value}
-        else:
-            layout[key] = value
-    return layout
-
-
-def _figure_html(fig: Any, div_id: str) -> str:
-    import plotly.io as pio
-
-    return str(
-        pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config={"responsive": True, "displaylogo": False},
-            validate=False,
-        )
-    )
-
-
-def _labels(values: Iterable[Any]) -> list[str]:
-    return [esc(v) for v in values]
-
-
-def fig_funnel(a: Analysis) -> Any:
-    """Connections remaining after each layer (the first layer that stopped them)."""
-    import plotly.graph_objects as go
-
-    fl = a.first_layers
-    layers = fl.loc[~fl["layer"].isin(["accepted", "no decision"])]
-    total = int(a.kpis["connections"])
-    names = ["all connections", *[f"after {layer}" for layer in layers["layer"]]]
-    remaining = [total, *[int(x) for x in layers["remaining"]]]
-    stopped = [0, *[int(x) for x in layers["stopped"]]]
-    colours = ["#6b7a90", *[_colour(layer) for layer in layers["layer"]]]
-    fig = go.Figure(
-        go.Funnel(
-            y=names,
-            x=remaining,
-            marker={"color": colours},
-            customdata=stopped,
-            textinfo="value+percent initial",
-            hovertemplate="%{y}: %{x} connections left (%{customdata} stopped here)<extra></extra>",
-        )
-    )
-    fig.update_layout(_layout(height=max(320, 34 * len(names) + 40)))
-    return fig
-
-
-def fig_queue_load(a: Analysis) -> Any:
-    """Rejected attempts and recipients kept out of the queue, per layer."""
-    import plotly.graph_objects as go
-
-    ql = a.queue_load.loc[a.queue_load["layer"] != "total"]
-    colours = [_colour(layer) for layer in ql["layer"]]
-    fig = go.Figure(
-        [
-            go.Bar(
-                name="message attempts",
-                x=list(ql["layer"]),
-                y=list(ql["attempts"]),
-                marker={"color": colours},
-            ),
-            go.Bar(
-                name="recipients",
-                x=list(ql["layer"]),
-                y=list(ql["recipients"]),
-                marker={"color": colours, "pattern": {"shape": "/"}},
-            ),
-        ]
-    )
-    fig.update_layout(_layout(barmode="group"))
-    return fig
-
-
-def fig_timeseries(a: Analysis) -> Any:
-    """Rejects per hour or day, stacked by layer, with a range slider."""
-    import plotly.graph_objects as go
-
-    ts = a.timeseries
-    traces = []
-    for layer in [x for x in a.order if x in set(ts["layer"])] + sorted(
-        set(ts["layer"]) - set(a.order)
-    ):
-        part = ts.loc[ts["layer"] == layer]
-        traces.append(
-            go.Bar(
-                name=esc(layer),
-                x=[t.isoformat() for t in part["bucket"]],
-                y=list(part["events"]),
-                marker={"color": _colour(layer)},
-            )
-        )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        _layout(
-            barmode="stack",
-            height=400,
-            bargap=0.05,
-            xaxis={"type": "date", "rangeslider": {"visible": True, "thickness": 0.08}},
-            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-            margin={"t": 40},
-            yaxis={"title": {"text": f"rejects per {a.freq}"}},
-        )
-    )
-    return fig
-
-
-def fig_delays(a: Analysis) -> Any:
-    """Distribution of delays caused by 4xx rejects, per layer."""
-    import plotly.graph_objects as go
-
-    d = a.delayed
-    traces = []
-    for layer in [x for x in a.order if x in set(d["layer"].dropna())]:
-        part = d.loc[d["layer"] == layer]
-        traces.append(
-            go.Histogram(
-                name=esc(layer),
-                x=[round(float(v) / 60, 2) for v in part["delay_s"]],
-                marker={"color": _colour(layer)},
-                nbinsx=30,
-            )
-        )
-    fig = go.Figure(traces)
-    fig.update_layout(
-        _layout(
-            barmode="stack",
-            xaxis={"title": {"text": "delay (minutes)"}},
-            yaxis={"title": {"text": "deliveries"}},
-        )
-    )
-    return fig
-
-
-def fig_greylist(a: Analysis) -> Any:
-    """Greylisting outcomes per triplet."""
-    import plotly.graph_objects as go
-
-    g = a.greylist_summary
-    names = ["passed", "retried, not passed", "never came back"]
-    values = [g["passed"], g["retried_not_passed"], g["never_came_back"]]
-    fig = go.Figure(
-        go.Bar(
-            x=values,
-            y=names,
-            orientation="h",
-            marker={"color": [_colour("accepted"), _colour("greylist"), _colour("other")]},
-        )
-    )
-    fig.update_layout(
-        _layout(height=240, xaxis={"title": {"text": "triplets"}}, yaxis={"autorange": "reversed"})
-    )
-    return fig
-
-
-def fig_dnsbl(a: Analysis) -> Any:
-    """Clients per DNS list zone, and those only that zone caught."""
-    import plotly.graph_objects as go
-
-    z = a.dnsbl_zones.head(15)
-    zones = _labels(z["zone"])
-    fig = go.Figure(
-        [
-            go.Bar(
-                name="clients listed",
-                y=zones,
-                x=list(z["clients"]),
-                orientation="h",
-                marker={"color": _colour("rbl")},
-            ),
-            go.Bar(
-                name="caught by this zone only",
-                y=zones,
-                x=list(z["unique_clients"]),
-                orientation="h",
-                marker={"color": _colour("helo")},
-            ),
-        ]
-    )
-    fig.update_layout(
-        _layout(barmode="group", height=max(260, 40 * len(z) + 80), yaxis={"autorange": "reversed"})
-    )
-    return fig
-
-
-def fig_dnsbl_overlap(a: Analysis) -> Any:
-    """Share of zone A's clients also listed by zone B."""
-    import plotly.graph_objects as go
-
-    o = a.dnsbl_overlap
-    zones = list(dict.fromkeys(o["zone_a"]))[:12]
-    o = o.loc[o["zone_a"].isin(zones) & o["zone_b"].isin(zones)]
-    matrix = [
-        [
-            float(o.loc[(o["zone_a"] == za) & (o["zone_b"] == zb), "share_of_a"].iloc[0])
-            for zb in zones
-        ]
-        for za in zones
-    ]
-    both = [
-        [int(o.loc[(o["zone_a"] == za) & (o["zone_b"] == zb), "both"].iloc[0]) for zb in zones]
-        for za in zones
-    ]
-    labels = _labels(zones)
-    fig = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=labels,
-            y=labels,
-            customdata=both,
-            zmin=0,
-            zmax=1,
-            colorscale="Blues",
-            hovertemplate="%{customdata} of %{y}'s clients also on %{x} (%{z:.0%})<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        _layout(height=max(300, 36 * len(zones) + 120), yaxis={"autorange": "reversed"})
-    )
-    return fig
-
-
-def fig_spf(a: Analysis) -> Any:
-    """SPF results: policy checks and rejects."""
-    import plotly.graph_objects as go
-
-    s = a.spf
-    results = _labels(s["result"])
-    fig = go.Figure(
-        [
-            go.Bar(name="checks", x=results, y=list(s["checks"]), marker={"color": _colour("spf")}),
-            go.Bar(
-                name="rejects", x=results, y=list(s["rejects"]), marker={"color": _colour("helo")}
-            ),
-        ]
-    )
-    fig.update_layout(_layout(barmode="group", height=300))
-    return fig
-
-
-def fig_postscreen(a: Analysis) -> Any:
-    """Postscreen sessions by verdict."""
-    import plotly.graph_objects as go
-
-    p = a.postscreen
-    fig = go.Figure(
-        go.Bar(
-            x=list(p["sessions"]),
-            y=_labels(p["verdict"]),
-            orientation="h",
-            marker={"color": _colour("postscreen")},
-        )
-    )
-    fig.update_layout(_layout(height=max(240, 30 * len(p) + 80), yaxis={"autorange": "reversed"}))
-    return fig
-
-
 # --------------------------------------------------------------------------- HTML pieces
 
 
 def _table(
     frame: pd.DataFrame,
-    cols: Sequence[str],
+    cols: Sequence[str] | None = None,
     *,
+    omit: Sequence[str] = (),
     table_id: str,
     headers: dict[str, str] | None = None,
     layer_col: str | None = "layer",
     limit: int | None = None,
 ) -> str:
+    """A sortable table of ``cols`` (default: every column of ``frame`` but ``omit``)."""
     import pandas as pd
 
     if not len(frame):
         return '<p class="empty">Nothing in this period.</p>'
-    cols = [c for c in cols if c in frame.columns]
+    cols = _shown(frame, *omit) if cols is None else [c for c in cols if c in frame.columns]
     headers = headers or {}
     numeric = {
         c: bool(pd.api.types.is_numeric_dtype(frame[c].dtype))
@@ -452,7 +164,7 @@ def _table(
                 out.append(f'<td class="n" data-v="{esc(raw)}">{esc(text)}</td>')
             elif c == layer_col and not _is_missing(v):
                 out.append(
-                    f'<td class="l"><span class="sw" style="background:{_colour(v)}"></span>'
+                    f'<td class="l"><span class="sw" style="background:{colour(v)}"></span>'
                     f"{esc(text)}</td>"
                 )
             else:
@@ -467,7 +179,7 @@ def _chart(
 ) -> str:
     if not has_data:
         return f'<p class="how">{esc(how)}</p><p class="empty">Nothing in this period.</p>'
-    figure = _figure_html(make(a), div_id)
+    figure = figure_html(make(a), div_id)
     return f'<p class="how">How to read it: {esc(how)}</p><div class="chart">{figure}</div>'
 
 
@@ -536,27 +248,11 @@ def _samples(a: Analysis) -> str:
         s.groupby(["layer", "restriction"], sort=False)
     ):
         out.append(
-            f'<details><summary><span class="sw" style="background:{_colour(layer)}"></span>'
+            f'<details><summary><span class="sw" style="background:{colour(layer)}"></span>'
             f"{esc(layer)}: {esc(restriction)} ({len(grp)})</summary>"
         )
         out.append(
-            _table(
-                grp,
-                [
-                    "ts",
-                    "client_name",
-                    "client_ip",
-                    "helo",
-                    "sender",
-                    "recipient",
-                    "smtp_code",
-                    "detail",
-                    "source",
-                    "line_no",
-                ],
-                table_id=f"samples-{i}",
-                layer_col=None,
-            )
+            _table(grp, omit=("layer", "restriction"), table_id=f"samples-{i}", layer_col=None)
         )
         out.append("</details>")
     return "".join(out)
@@ -586,11 +282,7 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 a.kpis["connections"] > 0,
             ),
             _p(a.order_basis, "method"),
-            _table(
-                fl,
-                ["layer", "connections", "stopped", "then_accepted", "share", "remaining"],
-                table_id="table-funnel",
-            ),
+            _table(fl, table_id="table-funnel"),
         )
     )
     ql = a.queue_load
@@ -606,11 +298,7 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 a,
                 bool(ql["attempts"].sum() or ql["recipients"].sum()),
             ),
-            _table(
-                ql,
-                ["layer", "attempts", "temporary", "recipients", "est_bytes", "smtpd_not_started"],
-                table_id="table-queue-load",
-            ),
+            _table(ql, table_id="table-queue-load"),
             _p(
                 f"Accepted: {a.accepted['messages']:,} messages, "
                 f"{a.accepted['recipients']:,} recipients, {human_bytes(a.accepted['bytes'])} "
@@ -639,30 +327,12 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
             "Per restriction",
             _p("Sorted by layer in evaluation order; click a column header to sort.", "how"),
             _table(
-                a.restrictions,
-                [
-                    "layer",
-                    "restriction",
-                    "events",
-                    "temporary",
-                    "sessions",
-                    "attempts",
-                    "recipients",
-                    "clients",
-                    "share",
-                    "stopped",
-                    "codes",
-                    "first_seen",
-                    "last_seen",
-                ],
-                table_id="table-restrictions",
+                a.restrictions, omit=("name", "zone", "position"), table_id="table-restrictions"
             ),
             _samples(a),
             (
                 "<h3>Configured restrictions that never fired</h3>"
-                + _table(
-                    a.never_fired, ["source", "restriction", "layer"], table_id="table-never-fired"
-                )
+                + _table(a.never_fired, omit=("position",), table_id="table-never-fired")
             )
             if "typical" not in a.order_basis
             else "",
@@ -680,21 +350,7 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 a,
                 len(a.delayed) > 0,
             ),
-            _table(
-                a.delayed_summary,
-                [
-                    "layer",
-                    "restriction",
-                    "delayed",
-                    "senders",
-                    "median_delay_s",
-                    "p90_delay_s",
-                    "max_delay_s",
-                    "temporary_rejects",
-                    "never_accepted",
-                ],
-                table_id="table-delayed",
-            ),
+            _table(a.delayed_summary, table_id="table-delayed"),
             _p("Method: " + a.methods["delayed"], "method"),
             "<h3>Possible false positives</h3>",
             _p(a.methods["false_positives"], "how"),
@@ -732,23 +388,7 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 f"{g['triplets']:,} triplets; median delay of those that passed: "
                 f"{_cell(g['median_delay_s'], 'median_delay_s') or 'n/a'}."
             ),
-            _table(
-                a.greylisting,
-                [
-                    "client_net",
-                    "client_ip",
-                    "sender",
-                    "recipient",
-                    "first_greylisted",
-                    "greylisted",
-                    "passed_at",
-                    "delay_s",
-                    "delay_source",
-                    "outcome",
-                ],
-                table_id="table-greylisting",
-                limit=200,
-            ),
+            _table(a.greylisting, table_id="table-greylisting", limit=200),
             _p("Method: " + a.methods["greylisting"], "method"),
         )
     )
@@ -775,26 +415,13 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 len(a.dnsbl_zones) > 0,
             ),
             "</div></div>",
-            _table(
-                a.dnsbl_zones,
-                [
-                    "zone",
-                    "restriction",
-                    "allowlist",
-                    "smtpd_rejects",
-                    "postscreen_rejects",
-                    "dnsblog_listings",
-                    "clients",
-                    "unique_clients",
-                    "unique_share",
-                ],
-                table_id="table-dnsbl",
-            ),
+            _table(a.dnsbl_zones, table_id="table-dnsbl"),
             _p("Method: " + a.methods["dnsbl"], "method"),
         )
     )
     top = a.top
-    who = [
+    seen = ("first_seen", "last_seen")
+    who: list[tuple[str, str, list[str] | None, tuple[str, ...]]] = [
         (
             "Client IPs",
             "clients",
@@ -808,45 +435,28 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 "first_seen",
                 "last_seen",
             ],
+            (),
         ),
-        (
-            "Networks (/24, /48)",
-            "networks",
-            ["network", "rejects", "clients", "connections", "layers"],
-        ),
-        ("Reverse names", "names", ["client_name", "rejects", "clients", "connections", "layers"]),
-        ("HELO names", "helos", ["helo", "rejects", "clients", "connections", "layers"]),
-        (
-            "Sender domains",
-            "sender_domains",
-            ["sender_domain", "rejects", "clients", "connections", "layers"],
-        ),
-        (
-            "Targeted recipients",
-            "recipients",
-            ["recipient", "rejects", "clients", "connections", "layers"],
-        ),
-        (
-            "Dictionary attacks (unknown recipients per client)",
-            "dictionary_attacks",
-            [
-                "client_ip",
-                "client_name",
-                "unknown_recipients",
-                "rejects",
-                "connections",
-                "first_seen",
-                "last_seen",
-            ],
-        ),
+        ("Networks (/24, /48)", "networks", None, seen),
+        ("Reverse names", "names", None, seen),
+        ("HELO names", "helos", None, seen),
+        ("Sender domains", "sender_domains", None, seen),
+        ("Targeted recipients", "recipients", None, seen),
+        ("Dictionary attacks (unknown recipients per client)", "dictionary_attacks", None, ()),
     ]
     who_html = "".join(
         "<div><h3>"
         + esc(t)
         + "</h3>"
-        + _table(top[key], cols, table_id="table-top-" + key.replace("_", "-"), layer_col=None)
+        + _table(
+            top[key],
+            cols,
+            omit=omit,
+            table_id="table-top-" + key.replace("_", "-"),
+            layer_col=None,
+        )
         + "</div>"
-        for t, key, cols in who
+        for t, key, cols, omit in who
     )
     parts.append(_section("who", "Who", f'<div class="grid2">{who_html}</div>'))
     parts.append(
@@ -861,7 +471,7 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 a,
                 len(a.spf) > 0,
             ),
-            _table(a.spf, ["result", "checks", "rejects"], table_id="table-spf"),
+            _table(a.spf, table_id="table-spf"),
             "</div><div><h3>postscreen verdicts</h3>",
             _chart(
                 "chart-postscreen",
@@ -870,32 +480,12 @@ def _body(a: Analysis, generated_at: str | None, title: str) -> str:
                 a,
                 len(a.postscreen) > 0,
             ),
-            _table(
-                a.postscreen,
-                ["verdict", "sessions", "share", "handed_to_smtpd"],
-                table_id="table-postscreen",
-            ),
+            _table(a.postscreen, table_id="table-postscreen"),
             "</div></div>",
             "<h3>postscreen tests</h3>",
-            _table(
-                a.postscreen_actions,
-                ["action", "restriction", "events", "clients"],
-                table_id="table-postscreen-actions",
-            ),
+            _table(a.postscreen_actions, table_id="table-postscreen-actions"),
             "<h3>reject_warning: what warn_if_reject would have blocked</h3>",
-            _table(
-                a.reject_warnings,
-                [
-                    "layer",
-                    "restriction",
-                    "events",
-                    "clients",
-                    "connections",
-                    "clients_delivered",
-                    "recipients",
-                ],
-                table_id="table-reject-warnings",
-            ),
+            _table(a.reject_warnings, table_id="table-reject-warnings"),
         )
     )
     insights = "".join(f"<li>{esc(x)}</li>" for x in a.insights) or "<li>Nothing stands out.</li>"

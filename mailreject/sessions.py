@@ -20,6 +20,7 @@ client address and the time the smtpd session was open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,19 @@ from mailreject.schema import LAYERS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = [
+    "END_ACTIONS",
+    "HANDOFF_SECONDS",
+    "MESSAGE_STAGES",
+    "NEUTRAL_ACTIONS",
+    "PASS_ACTIONS",
+    "POLICY_SLACK_SECONDS",
+    "Sessions",
+    "build",
+    "normalise",
+    "restriction_label",
+]
 
 #: postscreen actions meaning the client was handed to (or allowed through to) smtpd.
 PASS_ACTIONS = frozenset({"PASS NEW", "PASS OLD", "WHITELISTED", "ALLOWLISTED"})
@@ -99,20 +113,25 @@ def restriction_label(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(named.where(named.notna(), fallback), index=frame.index, dtype="object")
 
 
-def _empty_like_messages() -> pd.DataFrame:
+def _empty_frame(dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """An empty table with these columns and dtypes."""
     import pandas as pd
 
-    return pd.DataFrame(
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def _empty_like_messages() -> pd.DataFrame:
+    return _empty_frame(
         {
-            "queue_id": pd.Series(dtype="object"),
-            "ts": pd.Series(dtype="datetime64[us, UTC]"),
-            "sender": pd.Series(dtype="object"),
-            "size": pd.Series(dtype="float64"),
-            "nrcpt": pd.Series(dtype="float64"),
-            "conn": pd.Series(dtype="int64"),
-            "client_ip": pd.Series(dtype="object"),
-            "client_name": pd.Series(dtype="object"),
-            "host": pd.Series(dtype="object"),
+            "queue_id": "object",
+            "ts": "datetime64[us, UTC]",
+            "sender": "object",
+            "size": "float64",
+            "nrcpt": "float64",
+            "conn": "int64",
+            "client_ip": "object",
+            "client_name": "object",
+            "host": "object",
         }
     )
 
@@ -295,17 +314,17 @@ def _postscreen_sessions(ev: pd.DataFrame) -> pd.DataFrame:
         ["ps_sid", "host", "client_ip", "ts", "kind", "action", "restriction", "rule", "seq"],
     ]
     if not len(sub):
-        return pd.DataFrame(
+        return _empty_frame(
             {
-                "ps_sid": pd.Series(dtype="int64"),
-                "host": pd.Series(dtype="object"),
-                "client_ip": pd.Series(dtype="object"),
-                "start": pd.Series(dtype="datetime64[us, UTC]"),
-                "end": pd.Series(dtype="datetime64[us, UTC]"),
-                "ps_verdict": pd.Series(dtype="object"),
-                "ps_passed": pd.Series(dtype="bool"),
-                "ps_dropped": pd.Series(dtype="bool"),
-                "ps_reason": pd.Series(dtype="object"),
+                "ps_sid": "int64",
+                "host": "object",
+                "client_ip": "object",
+                "start": "datetime64[us, UTC]",
+                "end": "datetime64[us, UTC]",
+                "ps_verdict": "object",
+                "ps_passed": "bool",
+                "ps_dropped": "bool",
+                "ps_reason": "object",
             }
         )
     g = sub.groupby("ps_sid", sort=True)
@@ -357,23 +376,22 @@ def _postscreen_sessions(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def _smtpd_sessions(ev: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
 
     sub = ev.loc[
         ev["smtpd_sid"] >= 0,
         ["smtpd_sid", "host", "client_ip", "client_name", "ts", "kind", "program", "instance"],
     ]
     if not len(sub):
-        return pd.DataFrame(
+        return _empty_frame(
             {
-                "smtpd_sid": pd.Series(dtype="int64"),
-                "host": pd.Series(dtype="object"),
-                "client_ip": pd.Series(dtype="object"),
-                "client_name": pd.Series(dtype="object"),
-                "start": pd.Series(dtype="datetime64[us, UTC]"),
-                "end": pd.Series(dtype="datetime64[us, UTC]"),
-                "program": pd.Series(dtype="object"),
-                "plain_smtpd": pd.Series(dtype="bool"),
+                "smtpd_sid": "int64",
+                "host": "object",
+                "client_ip": "object",
+                "client_name": "object",
+                "start": "datetime64[us, UTC]",
+                "end": "datetime64[us, UTC]",
+                "program": "object",
+                "plain_smtpd": "bool",
             }
         )
     g = sub.groupby("smtpd_sid", sort=True)
@@ -557,7 +575,7 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
         "queued": "bool",
     }
     if not len(rej):
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+        return _empty_frame(cols)
     rej = rej.sort_values(["conn", "ts", "seq"], kind="stable")
     sender = rej["sender"].astype("object").fillna("\x00")
     new = (rej["conn"] != rej["conn"].shift()) | (sender != sender.shift())
@@ -642,7 +660,7 @@ def _connections(
             "first_restriction": "object",
             "fate": "object",
         }
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+        return _empty_frame(cols)
     conns = conns.set_index("conn").sort_index()
     for col in ("host", "client_ip", "client_name", "ps_verdict", "ps_reason"):
         conns[col] = conns[col].astype("object")

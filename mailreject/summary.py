@@ -167,6 +167,11 @@ def markdown_escape(text: str) -> str:
 Section = tuple[str, "pd.DataFrame", Sequence[str], str]
 
 
+def _shown(frame: pd.DataFrame, *hidden: str) -> list[str]:
+    """The columns of ``frame`` but ``hidden``, in order."""
+    return [c for c in frame.columns if c not in hidden]
+
+
 def _sections(a: Analysis) -> list[Section]:
     """(title, table, columns, note) in display order."""
     ql = a.queue_load
@@ -175,16 +180,7 @@ def _sections(a: Analysis) -> list[Section]:
         (
             "Layers (evaluation order)",
             a.layers,
-            [
-                "layer",
-                "events",
-                "sessions",
-                "attempts",
-                "recipients",
-                "clients",
-                "share",
-                "stopped",
-            ],
+            _shown(a.layers, "rank", "temporary"),
             a.order_basis,
         ),
         (
@@ -202,16 +198,7 @@ def _sections(a: Analysis) -> list[Section]:
         (
             "Cost to legitimate mail: delays from 4xx rejects",
             a.delayed_summary,
-            [
-                "layer",
-                "restriction",
-                "delayed",
-                "senders",
-                "median_delay_s",
-                "p90_delay_s",
-                "temporary_rejects",
-                "never_accepted",
-            ],
+            _shown(a.delayed_summary, "max_delay_s"),
             a.methods["delayed"],
         ),
         (
@@ -223,15 +210,7 @@ def _sections(a: Analysis) -> list[Section]:
         (
             "DNSBL zones",
             a.dnsbl_zones,
-            [
-                "zone",
-                "smtpd_rejects",
-                "postscreen_rejects",
-                "dnsblog_listings",
-                "clients",
-                "unique_clients",
-                "unique_share",
-            ],
+            _shown(a.dnsbl_zones, "restriction", "allowlist"),
             a.methods["dnsbl"],
         ),
         (

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from mailreject.frames import (
     UNKNOWN_USER_RESTRICTIONS,
     Events,
-    _label,
+    _empty,
+    _labelled,
     _most_common,
     _nets,
     _rejects,
@@ -31,7 +32,7 @@ def _top(frame: pd.DataFrame, key: pd.Series, name: str, n: int) -> pd.DataFrame
     cols = [name, "rejects", "clients", "connections", "layers", "first_seen", "last_seen"]
     frame = frame.assign(_key=key.astype("object")).dropna(subset=["_key"])
     if not len(frame):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     sizes = frame.groupby("_key", sort=False).size()
     counts = sizes.rename_axis("_key").reset_index(name="rejects")
     counts = counts.sort_values(["rejects", "_key"], ascending=[False, True], kind="stable").head(n)
@@ -99,8 +100,8 @@ def top_names(events: Events, n: int = 20) -> pd.DataFrame:
     """Client reverse names with the most rejects (``unknown`` included).
 
     Example:
-        >>> top_names(events_from_text("")).empty
-        True
+        >>> list(top_names(events_from_text("")).columns)
+        ['client_name', 'rejects', 'clients', 'connections', 'layers', 'first_seen', 'last_seen']
 
     """
     rej = _rejects(_sessions(events))
@@ -108,11 +109,15 @@ def top_names(events: Events, n: int = 20) -> pd.DataFrame:
 
 
 def top_helos(events: Events, n: int = 20) -> pd.DataFrame:
-    """HELO names with the most rejects.
+    r"""HELO names with the most rejects.
 
     Example:
-        >>> top_helos(events_from_text("")).empty
-        True
+        >>> ev = events_from_text(
+        ...     "Nov  3 00:31:11 mx1 postfix/smtpd[7]: NOQUEUE: reject: RCPT from a.example"
+        ...     "[192.0.2.1]: 554 5.7.1 <x@y.example>: Relay access denied; from=<s@a.example> "
+        ...     "to=<x@y.example> proto=ESMTP helo=<a.example>\n")
+        >>> top_helos(ev)[["helo", "rejects", "clients"]].values.tolist()
+        [['a.example', 1, 1]]
 
     """
     rej = _rejects(_sessions(events))
@@ -120,11 +125,15 @@ def top_helos(events: Events, n: int = 20) -> pd.DataFrame:
 
 
 def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
-    """Sender domains with the most rejects (``<>`` for the null sender).
+    r"""Sender domains with the most rejects (``<>`` for the null sender).
 
     Example:
-        >>> top_sender_domains(events_from_text("")).empty
-        True
+        >>> ev = events_from_text(
+        ...     "Nov  3 00:31:11 mx1 postfix/smtpd[7]: NOQUEUE: reject: RCPT from a.example"
+        ...     "[192.0.2.1]: 550 5.1.1 <x@example.com>: Recipient address rejected: User unknown; "
+        ...     "from=<> to=<x@example.com> proto=ESMTP helo=<a.example>\n")
+        >>> top_sender_domains(ev)[["sender_domain", "rejects"]].values.tolist()
+        [['<>', 1]]
 
     """
     rej = _rejects(_sessions(events))
@@ -135,7 +144,7 @@ def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
 
 
 def top_recipients(events: Events, n: int = 20) -> pd.DataFrame:
-    """Rejected recipients: who is targeted.
+    """Rejected recipients (lower case): who is targeted.
 
     Example:
         >>> top_recipients(events_from_text("")).empty
@@ -178,7 +187,7 @@ def dictionary_attacks(events: Events, n: int = 20) -> pd.DataFrame:
         & rej["client_ip"].notna()
     ]
     if not len(unk):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     ranked = (
         unk.assign(r=unk["recipient"].astype("object").str.lower())
         .groupby("client_ip")["r"]
@@ -273,7 +282,7 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
     ]
     sets, hits = _dnsbl_sets(s)
     if not sets:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        return _empty(cols)
     ev = s.events
     action = ev["action"].astype("object").fillna("")
     other = ev.loc[
@@ -419,12 +428,7 @@ def postscreen_verdicts(events: Events) -> pd.DataFrame:
     conns = _sessions(events).connections
     ps = conns.loc[conns["via_postscreen"]] if len(conns) else conns
     if not len(ps):
-        return pd.DataFrame(
-            {
-                c: pd.Series(dtype="object")
-                for c in ["verdict", "sessions", "share", "handed_to_smtpd"]
-            }
-        )
+        return _empty(["verdict", "sessions", "share", "handed_to_smtpd"])
     g = ps.groupby("ps_verdict")
     out = pd.DataFrame({"sessions": g.size(), "handed_to_smtpd": g["smtpd"].sum().astype("int64")})
     out["share"] = out["sessions"] / len(ps)
@@ -448,9 +452,7 @@ def postscreen_actions(events: Events) -> pd.DataFrame:
     ev = _sessions(events).events
     ps = ev.loc[ev["kind"] == "postscreen"]
     if not len(ps):
-        return pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in ["action", "restriction", "events", "clients"]}
-        )
+        return _empty(["action", "restriction", "events", "clients"])
     g = ps.groupby(ps["action"].astype("object").fillna("?"))
     out = pd.DataFrame(
         {
@@ -483,7 +485,7 @@ def reject_warnings(events: Events) -> pd.DataFrame:
 
     s = _sessions(events)
     ev = s.events
-    w = ev.loc[ev["kind"] == "reject_warning"].copy()
+    w = ev.loc[ev["kind"] == "reject_warning"]
     cols = [
         "layer",
         "restriction",
@@ -494,9 +496,8 @@ def reject_warnings(events: Events) -> pd.DataFrame:
         "recipients",
     ]
     if not len(w):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    w["label"] = _label(w)
-    w["layer"] = w["layer"].astype("object").fillna("other")
+        return _empty(cols)
+    w = _labelled(w)
     good = set(s.messages["client_ip"].dropna())
     g = w.groupby(["layer", "label"], sort=False)
     out = pd.DataFrame(
@@ -525,9 +526,8 @@ def samples(events: Events, per_restriction: int = 3) -> pd.DataFrame:
         True
 
     """
-    rej = _rejects(_sessions(events)).copy()
-    rej["restriction"] = _label(rej)
-    rej["layer"] = rej["layer"].astype("object").fillna("other")
+    rej = _labelled(_rejects(_sessions(events)))
+    rej["restriction"] = rej["label"]
     cols = [
         "layer",
         "restriction",

@@ -14,17 +14,7 @@ from mailreject.postconf import parse_postconf, read_postconf
 from mailreject.sessions import build
 from mailreject.status import ExitStatus, UsageError
 
-DATA = Path(__file__).parent / "data" / "analysis"
-
-
-@pytest.fixture(scope="module")
-def small() -> pd.DataFrame:
-    return A.events_from_files([DATA / "small.log"], year=2026, tz="UTC")
-
-
-@pytest.fixture(scope="module")
-def small_analysis(small: pd.DataFrame) -> A.Analysis:
-    return A.analyse(small)
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +196,25 @@ def test_postconf_order_and_never_fired(small: pd.DataFrame, tmp_path: Path) -> 
     assert any("never fired in" in s for s in a.insights)
     r = a.restrictions.set_index("restriction")
     assert r.loc["reject_rbl_client zen.spamhaus.org", "position"] >= 0
+
+
+def test_custom_rbl_reply_counts_for_its_zone() -> None:
+    """A custom rbl_reply_maps text names no restriction, only the zone (sample_logs/mail.log)."""
+    ev = A.events_from_files([SAMPLES / "mail.log"], year=2026, tz="UTC")
+    custom = ev.loc[ev["rbl_zone"] == "rbl.example.net"]
+    assert custom["restriction"].isna().all() and (custom["layer"] == "rbl").all()
+    cfg = parse_postconf(
+        "smtpd_recipient_restrictions = reject_rbl_client rbl.example.net,\n"
+        "    reject_rbl_client unused.example.net\n"
+    )
+    a = A.analyse(ev, postconf=cfg)
+    assert list(a.never_fired["restriction"]) == ["reject_rbl_client unused.example.net"]
+    r = a.restrictions.set_index("restriction")
+    assert r.loc["(smtpd.rbl.custom_reply) rbl.example.net", "position"] == 0
+    # the same with nullable dtypes (mailreject.load()), whose missing restriction is pd.NA
+    nullable = A.analyse(ev.convert_dtypes(), postconf=cfg)
+    assert nullable.never_fired.equals(a.never_fired)
+    assert nullable.restrictions["position"].tolist() == a.restrictions["position"].tolist()
 
 
 def test_postconf_file_errors(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Covered: the ``mailreject`` package docstring, :mod:`mailreject.api` (``load``,
 ``dataset``), and every function and class in ``mailreject.analysis.__all__`` (wherever it
-is defined: ``frames``, ``legit``, ``who``, ``sessions``), plus
+is defined: ``frames``, ``layers``, ``legit``, ``who``, ``sessions``), plus
 :mod:`mailreject.notebook_support`. Each docstring is one test, named after the object.
 
 What an example may rely on:

@@ -29,16 +29,6 @@ PAYLOADS = (
 
 
 @pytest.fixture(scope="module")
-def small_analysis() -> A.Analysis:
-    return A.analyse(A.events_from_files([DATA / "small.log"], year=2026, tz="UTC"))
-
-
-@pytest.fixture(scope="module")
-def hostile_analysis() -> A.Analysis:
-    return A.analyse(A.events_from_files([DATA / "hostile.log"], year=2026, tz="UTC"))
-
-
-@pytest.fixture(scope="module")
 def inline_page(small_analysis: A.Analysis) -> str:
     return R.render_report(small_analysis)
 

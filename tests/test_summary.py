@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -15,16 +14,8 @@ from mailreject.cli import app as cli_app
 from mailreject.summary import JSON_SCHEMA_VERSION, markdown_escape, render, to_json_dict
 
 DATA = Path(__file__).parent / "data" / "analysis"
-
-
-@pytest.fixture(scope="module")
-def small_analysis() -> A.Analysis:
-    return A.analyse(A.events_from_files([DATA / "small.log"], year=2026, tz="UTC"))
-
-
-@pytest.fixture(scope="module")
-def hostile_analysis() -> A.Analysis:
-    return A.analyse(A.events_from_files([DATA / "hostile.log"], year=2026, tz="UTC"))
+#: ``mailreject summary`` of small.log.
+SUMMARY_SMALL = ["summary", str(DATA / "small.log"), "--year", "2026", "--tz", "UTC"]
 
 
 def _app() -> typer.Typer:
@@ -108,24 +99,11 @@ def test_summary_command(tmp_path: Path) -> None:
     out = tmp_path / "s.json"
     result = runner.invoke(
         _app(),
-        [
-            "summary",
-            str(DATA / "small.log"),
-            "--year",
-            "2026",
-            "--tz",
-            "UTC",
-            "--format",
-            "json",
-            "-o",
-            str(out),
-        ],
+        [*SUMMARY_SMALL, "--format", "json", "-o", str(out)],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["kpis"]["rejects"] == 10
-    result = runner.invoke(
-        _app(), ["summary", str(DATA / "small.log"), "--year", "2026", "--tz", "UTC"]
-    )
+    result = runner.invoke(_app(), SUMMARY_SMALL)
     assert result.exit_code == 0
     assert "Queue load saved" in result.stdout
     assert "\x1b[" not in result.stdout
@@ -139,19 +117,7 @@ def test_summary_command_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no events in the input" in result.stderr
     assert "Traceback" not in result.output
-    result = runner.invoke(
-        _app(),
-        [
-            "summary",
-            str(DATA / "small.log"),
-            "--year",
-            "2026",
-            "--tz",
-            "UTC",
-            "--since",
-            "2030-01-01",
-        ],
-    )
+    result = runner.invoke(_app(), [*SUMMARY_SMALL, "--since", "2030-01-01"])
     assert result.exit_code == 1
     assert "no events between" in result.stderr
     result = runner.invoke(_app(), ["summary", str(DATA / "small.log"), "--format", "xml"])
@@ -169,7 +135,7 @@ def test_records_handles_missing() -> None:
     assert rows == [{"a": 1.5, "t": "2026-01-01T00:00:00+00:00"}, {"a": None, "t": None}]
 
 
-def test_summary_from_the_store(tmp_path: Path) -> None:
+def test_summary_from_the_store(tmp_path: Path, small_analysis: A.Analysis) -> None:
     from mailreject.cli import app as main_app
 
     store = tmp_path / "store"
@@ -192,9 +158,7 @@ def test_summary_from_the_store(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["summary", "--store", str(store), "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    from_files = to_json_dict(
-        A.analyse(A.events_from_files([DATA / "small.log"], year=2026, tz="UTC"))
-    )
+    from_files = to_json_dict(small_analysis)
     assert doc["kpis"] == from_files["kpis"]
     assert doc["tables"]["queue_load"] == from_files["tables"]["queue_load"]
     result = runner.invoke(
