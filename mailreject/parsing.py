@@ -407,17 +407,14 @@ class ParseRun:
         once per year of logs, so parallel output is identical to sequential output.
         """
         try:
-            if self.options.jobs == 1:
-                for block in blocks:
-                    batch, stats = self._parse_one(block, fmt, state)
-                    _advance(state, stats)
-                    yield batch, stats, block
-                return
+            # Even with one parser thread the next block is parsed while the caller writes
+            # this one (Parquet encoding releases the GIL too), so reading, parsing and
+            # writing overlap.
             with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
                 pending: list[
                     tuple[Future[tuple[pa.RecordBatch, BlockStats]], sources.Block, int]
                 ] = []
-                window = self.options.jobs * 2
+                window = self.options.jobs * 2 + 1
                 for block in blocks:
                     pending.append(
                         (
