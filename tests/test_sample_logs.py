@@ -77,6 +77,7 @@ EXPECTED = {
         11,
     ),
     "journal.json": (43, {"postscreen": 2, "helo": 1, "rbl": 1, "greylist": 1}, {}, 5, 5, 1),
+    "sqlgrey.log": (26, {"greylist": 2}, {}, 4, 4, 2),
 }
 
 
@@ -107,6 +108,22 @@ def test_sample_figures(name: str) -> None:
     for row in rows:
         assert row["ts"] is not None
         assert row["source"].endswith(name.split("/")[-1])
+
+
+def test_sqlgrey_decisions_and_a_debug_echo() -> None:
+    table, run = _parse("sqlgrey.log", year=2026)
+    rows = table.to_pylist()
+    grey = [(r["action"], r["detail"]) for r in rows if r["kind"] == "greylist"]
+    assert grey == [
+        ("greylist", "new"),
+        ("greylist", "early reconnect"),
+        ("pass", "reconnect ok"),
+        ("pass", "from awl match"),
+    ]
+    # The debug_peer_list echo of the 450 reply is not a second reject.
+    assert sum(r["kind"] == "reject" for r in rows) == 2
+    assert run.summary.unparsed["postfix/smtpd"] == 1
+    assert run.summary.unparsed["sqlgrey"] == 2
 
 
 def test_bounce_quoting_a_remote_reject_is_a_delivery() -> None:
