@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -342,7 +343,7 @@ def ingest(
     ] = 32,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
     flush_mb: Annotated[float, typer.Option("--flush-mb", min=0.001, hidden=True)] = 64.0,
-    block_kb: Annotated[int, typer.Option("--block-kb", min=1, hidden=True)] = 8192,
+    block_kb: Annotated[int, typer.Option("--block-kb", min=1, hidden=True)] = 2048,
 ) -> None:
     """Store the new events of logs in the store (incremental; safe to run from cron)."""
     import dataclasses
@@ -647,6 +648,12 @@ def report(
 
 def main() -> None:
     """Console-script entry point."""
+    # The command runs from cron on the mail server itself: give freed memory back to the
+    # system promptly instead of keeping it for reuse (Arrow's and the parser's mimalloc
+    # otherwise hold on to ~100 MB more at the peak). Both are read when the libraries
+    # load, which happens later, inside the commands. The library API keeps the defaults.
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     app()
 
 
