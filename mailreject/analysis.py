@@ -65,7 +65,7 @@ from mailreject.legit import (
 )
 from mailreject.postconf import PostfixConfig, parse_postconf, read_postconf
 from mailreject.schema import LAYERS
-from mailreject.sessions import Sessions, build
+from mailreject.sessions import Sessions, _endswith, build
 from mailreject.status import MailrejectError, UsageError
 from mailreject.who import (
     dictionary_attacks,
@@ -308,13 +308,12 @@ def data_quality(events: pd.DataFrame, quality: Mapping[str, Any] | None = None)
         names = [src["name"] if isinstance(src, Mapping) else str(src) for src in sources_in]
     else:
         names = (
-            sorted(events["source"].dropna().astype(str).unique().tolist()) if len(events) else []
+            sorted({str(v) for v in events["source"].dropna().unique()}) if len(events) else []
         )
     first = events["ts"].min() if len(events) else None
     last = events["ts"].max() if len(events) else None
-    rule = events["rule"].astype("object").fillna("")
     unmatched = (
-        int(((events["kind"] == "reject") & rule.str.endswith("unmatched")).sum())
+        int(((events["kind"] == "reject") & _endswith(events["rule"], "unmatched")).sum())
         if len(events)
         else 0
     )

@@ -7,7 +7,8 @@ are re-exported by :mod:`mailreject.analysis`.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -62,8 +63,23 @@ def _network(ip: Any, v4: int, v6: int) -> Any:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def _network_fast(ip: Any, v4: int, v6: int) -> Any:
+    """:func:`_network`, without :mod:`ipaddress` for plain dotted IPv4 addresses."""
+    if isinstance(ip, str) and len(ip) <= 15 and ip.count(".") == 3:
+        parts = ip.split(".")
+        if all(p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and int(p) < 256
+               for p in parts):
+            value = 0
+            for p in parts:
+                value = value * 256 + int(p)
+            value &= (0xFFFFFFFF << (32 - v4)) & 0xFFFFFFFF
+            octets = ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+            return f"{octets}/{v4}"
+    return _network(ip, v4, v6)
+
+
 def _nets(ips: pd.Series, v4: int, v6: int) -> pd.Series:
-    uniq = {ip: _network(ip, v4, v6) for ip in ips.dropna().unique()}
+    uniq = {ip: _network_fast(ip, v4, v6) for ip in ips.dropna().unique()}
     return ips.map(uniq).astype("object")
 
 
@@ -90,13 +106,18 @@ def _recipient_keys(frame: pd.DataFrame) -> pd.Series:
     return conn.astype(str) + "\x00" + frame["recipient"].astype("object").fillna("").astype(str)
 
 
+def _by_count(values: Iterable[Any]) -> list[Any]:
+    """Distinct values, most frequent first (ties: first seen), like ``value_counts().index``."""
+    counts = Counter(values)
+    return sorted(counts, key=lambda v: -counts[v])
+
+
 def _most_common(values: pd.Series) -> Any:
-    vals = values.dropna()
-    if not len(vals):
+    vals = values.dropna().tolist()
+    if not vals:
         return None
-    named = vals[vals != "unknown"]
-    pick = named if len(named) else vals
-    return pick.value_counts().index[0]
+    named = [v for v in vals if v != "unknown"]
+    return _by_count(named or vals)[0]
 
 
 def _iso(value: Any) -> str | None:
@@ -191,9 +212,15 @@ def load_events(
 
     if not files:
         from mailreject import api
+        from mailreject.schema import COLUMN_NAMES
 
-        try:
-            return api.load(since=since or None, until=until or None, store=store), None
+        try:  # the analysis never needs the ``date`` partition key (Python objects: costly)
+            return (
+                api.load(
+                    since=since or None, until=until or None, store=store, columns=COLUMN_NAMES
+                ),
+                None,
+            )
         except ValueError as error:
             raise UsageError(str(error)) from error
     import pyarrow as pa

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailreject.frames import (
     Events,
+    _by_count,
     _empty,
     _label,
     _labelled,
@@ -394,7 +395,7 @@ def false_positives(events: Events) -> pd.DataFrame:
         {
             "client_name": g["client_name"].agg(_most_common),
             "rejects": g.size(),
-            "restrictions": g["label"].agg(lambda x: ", ".join(x.value_counts().index)),
+            "restrictions": g["label"].agg(lambda x: ", ".join(_by_count(x.dropna().tolist()))),
             "layers": g["layer"].agg(lambda x: ", ".join(x.dropna().unique())),
             "senders": g["sender"].nunique(),
             "first_reject": g["ts"].min(),

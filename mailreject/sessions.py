@@ -113,6 +113,12 @@ def restriction_label(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(named.where(named.notna(), fallback), index=frame.index, dtype="object")
 
 
+def _endswith(values: pd.Series, suffix: str) -> pd.Series:
+    """``values.str.endswith(suffix)`` (missing: False), tested once per distinct value."""
+    hits = [v for v in values.dropna().unique() if isinstance(v, str) and v.endswith(suffix)]
+    return values.isin(hits)
+
+
 def _empty_frame(dtypes: Mapping[str, str]) -> pd.DataFrame:
     """An empty table with these columns and dtypes."""
     import pandas as pd
@@ -198,24 +204,28 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     import pandas as pd
 
     order = list(order or LAYERS)
-    ev = normalise(df.reset_index(drop=True)).copy()
+    ev = normalise(df.reset_index(drop=True))
+    if ev is df:
+        ev = df.reset_index(drop=True)  # a new frame over the same data: ours to extend
     ev["seq"] = np.arange(len(ev), dtype="int64")
-    ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
+    if not ev["ts"].is_monotonic_increasing:  # mailreject.load() gives them sorted already
+        ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
     rank = {layer: i for i, layer in enumerate(order)}
     ev["layer_rank"] = ev["layer"].map(rank).fillna(len(order)).astype("int64")
     ev["conn"] = -1
-    program = ev["program"].astype("object").fillna("")
-    kind = ev["kind"].astype("object").fillna("")
-    action = ev["action"].astype("object").fillna("")
+    kind = ev["kind"]
+    action = ev["action"]
+    smtpd_prog = _endswith(ev["program"], "smtpd")
+    postscreen_prog = _endswith(ev["program"], "postscreen")
 
     # ---- smtpd sessions: (host, pid), a new one at each connect
     smtpd_mask = (
-        program.str.endswith("smtpd")
+        smtpd_prog
         & ev["pid"].notna()
         & kind.isin(["connect", "disconnect", "reject", "reject_warning", "queue"])
     )
     sm = ev.loc[smtpd_mask, ["host", "pid", "ts", "seq"]].copy()
-    sm["is_connect"] = (kind[smtpd_mask] == "connect").astype("int64")
+    sm["is_connect"] = kind[smtpd_mask].isin(["connect"]).astype("int64")
     sm = sm.sort_values(["host", "pid", "ts", "seq"], kind="stable")
     sm["n"] = sm.groupby(["host", "pid"], sort=False, dropna=False)["is_connect"].cumsum()
     ev["smtpd_sid"] = -1
@@ -226,12 +236,12 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
 
     # ---- postscreen sessions: (host, client_ip, client_port), a new one at each CONNECT
     ps_mask = (
-        program.str.endswith("postscreen")
+        postscreen_prog
         & ev["client_port"].notna()
         & kind.isin(["postscreen", "reject"])
     )
     ps = ev.loc[ps_mask, ["host", "client_ip", "client_port", "ts", "seq"]].copy()
-    ps["is_connect"] = (action[ps_mask] == "CONNECT").astype("int64")
+    ps["is_connect"] = action[ps_mask].isin(["CONNECT"]).astype("int64")
     ps = ps.sort_values(["host", "client_ip", "client_port", "ts", "seq"], kind="stable")
     ps["n"] = ps.groupby(["host", "client_ip", "client_port"], sort=False, dropna=False)[
         "is_connect"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from mailreject.frames import (
     UNKNOWN_USER_RESTRICTIONS,
     Events,
+    _by_count,
     _empty,
     _labelled,
     _most_common,
@@ -43,7 +44,7 @@ def _top(frame: pd.DataFrame, key: pd.Series, name: str, n: int) -> pd.DataFrame
             "rejects": g.size(),
             "clients": g["client_ip"].nunique(),
             "connections": frame.loc[frame["conn"] >= 0].groupby("_key")["conn"].nunique(),
-            "layers": g["layer"].agg(lambda x: ", ".join(x.dropna().value_counts().index)),
+            "layers": g["layer"].agg(lambda x: ", ".join(_by_count(x.dropna().tolist()))),
             "first_seen": g["ts"].min(),
             "last_seen": g["ts"].max(),
         }
