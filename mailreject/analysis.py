@@ -65,8 +65,9 @@ from mailreject.legit import (
 )
 from mailreject.postconf import PostfixConfig, parse_postconf, read_postconf
 from mailreject.schema import LAYERS
-from mailreject.sessions import Sessions, _endswith, build
+from mailreject.sessions import Sessions, build
 from mailreject.status import MailrejectError, UsageError
+from mailreject.unmatched import builtin_unmatched_rule_ids
 from mailreject.who import (
     dictionary_attacks,
     dnsbl_overlap,
@@ -307,13 +308,16 @@ def data_quality(events: pd.DataFrame, quality: Mapping[str, Any] | None = None)
     if sources_in:
         names = [src["name"] if isinstance(src, Mapping) else str(src) for src in sources_in]
     else:
-        names = (
-            sorted({str(v) for v in events["source"].dropna().unique()}) if len(events) else []
-        )
+        names = sorted({str(v) for v in events["source"].dropna().unique()}) if len(events) else []
     first = events["ts"].min() if len(events) else None
     last = events["ts"].max() if len(events) else None
     unmatched = (
-        int(((events["kind"] == "reject") & _endswith(events["rule"], "unmatched")).sum())
+        int(
+            (
+                (events["kind"] == "reject")
+                & events["rule"].isin(list(builtin_unmatched_rule_ids()))
+            ).sum()
+        )
         if len(events)
         else 0
     )

@@ -67,8 +67,10 @@ def _network_fast(ip: Any, v4: int, v6: int) -> Any:
     """:func:`_network`, without :mod:`ipaddress` for plain dotted IPv4 addresses."""
     if isinstance(ip, str) and len(ip) <= 15 and ip.count(".") == 3:
         parts = ip.split(".")
-        if all(p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and int(p) < 256
-               for p in parts):
+        if all(
+            p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and int(p) < 256
+            for p in parts
+        ):
             value = 0
             for p in parts:
                 value = value * 256 + int(p)

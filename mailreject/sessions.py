@@ -235,11 +235,7 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
         ).ngroup()
 
     # ---- postscreen sessions: (host, client_ip, client_port), a new one at each CONNECT
-    ps_mask = (
-        postscreen_prog
-        & ev["client_port"].notna()
-        & kind.isin(["postscreen", "reject"])
-    )
+    ps_mask = postscreen_prog & ev["client_port"].notna() & kind.isin(["postscreen", "reject"])
     ps = ev.loc[ps_mask, ["host", "client_ip", "client_port", "ts", "seq"]].copy()
     ps["is_connect"] = action[ps_mask].isin(["CONNECT"]).astype("int64")
     ps = ps.sort_values(["host", "client_ip", "client_port", "ts", "seq"], kind="stable")

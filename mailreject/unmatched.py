@@ -6,6 +6,7 @@ reply text seen from a thousand clients is one group.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -50,6 +51,22 @@ def unmatched_rule_ids(
 ) -> set[str]:
     """Ids of the rules whose events are listed as unmatched."""
     return {rule_id for rule_id, *_, unmatched in rules if unmatched}
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_unmatched_rule_ids() -> frozenset[str]:
+    """The unmatched rule ids of the built-in catalogue (what stored events were parsed with).
+
+    Example:
+        >>> "smtpd.reject.unmatched" in builtin_unmatched_rule_ids()
+        True
+        >>> "smtpd.helo.non_fqdn" in builtin_unmatched_rule_ids()
+        False
+
+    """
+    from mailreject._parsers import Parser
+
+    return frozenset(unmatched_rule_ids(Parser([], "UTC").rules()))
 
 
 def group_unmatched(batches: Iterable[pa.RecordBatch], rule_ids: set[str]) -> list[UnmatchedGroup]:

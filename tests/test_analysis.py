@@ -352,3 +352,11 @@ def test_against_generator_truth(generated: tuple[pd.DataFrame, object]) -> None
     total = a.queue_load.iloc[-1]
     assert total["attempts"] == a.queue_load.iloc[:-1]["attempts"].sum()
     assert 0 < total["attempts"] <= a.kpis["rejected_attempts"]
+
+
+def test_data_quality_counts_unmatched_rejects_as_the_parser_does() -> None:
+    """Fallback rules and class-only rules (a local text) both count, as in 'parse'."""
+    ev = A.events_from_files(
+        [Path(__file__).parent.parent / "sample_logs" / "mail.log"], year=2026, tz="UTC"
+    )
+    assert A.data_quality(ev)["unmatched_rejects"] == 6

@@ -81,6 +81,8 @@ struct Work {
     clock: Clock,
     scratch: Scratch,
     kind_counts: [u64; KINDS.len()],
+    /// Lines no rule turned into an event, by program (sorted into the stats at the end).
+    unparsed: FxHashMap<String, u64>,
 }
 
 /// Per-block reusable buffers: capture locations for every rule, so matching allocates
@@ -166,6 +168,7 @@ impl Engine {
             clock: Clock::new(ctx.year, ctx.prev_month, self.tz.clone()),
             scratch: Scratch::new(&self.rules),
             kind_counts: [0; KINDS.len()],
+            unparsed: FxHashMap::default(),
         };
         let mut start = 0usize;
         let unterminated = data.last().is_some_and(|b| *b != b'\n');
@@ -181,6 +184,7 @@ impl Engine {
                 stats.events_by_kind.insert(kind.to_string(), n);
             }
         }
+        stats.unparsed.extend(work.unparsed);
         stats.first_month = work.clock.first_month;
         stats.last_month = work.clock.last_month;
         stats.year = work.clock.year;
@@ -261,10 +265,10 @@ impl Engine {
                 }
                 columns.push(&event);
             }
-            None => match stats.unparsed.get_mut(envelope.program.as_ref()) {
+            None => match work.unparsed.get_mut(envelope.program.as_ref()) {
                 Some(n) => *n += 1,
                 None => {
-                    stats.unparsed.insert(envelope.program.to_string(), 1);
+                    work.unparsed.insert(envelope.program.to_string(), 1);
                 }
             },
         }

@@ -260,7 +260,7 @@ fn tag_and_message(rest: &str) -> Option<(&str, Option<i32>, &str)> {
 /// Splits `host rest` and returns (host, rest).
 fn host_field(s: &str) -> Option<(&str, &str)> {
     let s = s.strip_prefix(' ')?;
-    let end = s.find(' ')?;
+    let end = memchr::memchr(b' ', s.as_bytes())?;
     if end == 0 {
         return None;
     }
