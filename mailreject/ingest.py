@@ -56,7 +56,7 @@ __all__ = ["IngestReport", "IngestSettings", "ingest"]
 #: Checkpoints of standard-input streams kept (each ``journalctl | ingest -`` adds one).
 MAX_STDIN_CHECKPOINTS = 64
 #: Rows per Parquet row group the buffer aims at (small batches are coalesced).
-ROW_GROUP_ROWS = 1 << 16
+ROW_GROUP_ROWS = 1 << 14
 #: Days after which a commit is made early (one file is open per day being written).
 MAX_OPEN_DAYS = 32
 

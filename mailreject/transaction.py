@@ -75,7 +75,7 @@ class Transaction:
         self._files: dict[str, tuple[Path, Any]] = {}
         self._stats: dict[str, PartitionStats] = {}
         self._days: set[str] = set()
-        self._queue: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.bytes = 0
