@@ -7,11 +7,11 @@ import io
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from clirun import mailreject_cmd
 from typer.testing import CliRunner
 
 from mailreject.cli import app
@@ -28,18 +28,6 @@ HOSTILE = (
 )
 
 
-def _mailreject(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    # Run outside the checkout so the installed package (with its extension) is imported.
-    with tempfile.TemporaryDirectory() as elsewhere:
-        return subprocess.run(
-            [sys.executable, "-m", "mailreject", *args],
-            input=stdin,
-            capture_output=True,
-            timeout=120,
-            cwd=elsewhere,
-        )
-
-
 def test_jsonl_keys_and_utc_timestamps() -> None:
     result = runner.invoke(
         app, ["parse", MAIL_LOG, "--year", "2026", "--tz", "Europe/Berlin", "-q"]
@@ -53,7 +41,7 @@ def test_jsonl_keys_and_utc_timestamps() -> None:
 
 
 def test_summary_on_stderr() -> None:
-    result = _mailreject("parse", MAIL_LOG, "--year", "2026", "--tz", "UTC")
+    result = mailreject_cmd("parse", MAIL_LOG, "--year", "2026", "--tz", "UTC")
     assert result.returncode == 0
     err = result.stderr.decode()
     assert err.count("\n") == 1
@@ -93,20 +81,20 @@ def test_parquet_output(tmp_path: Path) -> None:
 
 def test_stdin_gzip(tmp_path: Path) -> None:
     data = (ROOT / "sample_logs" / "rotated" / "mail.log.2.gz").read_bytes()
-    result = _mailreject("parse", "-", "--format", "jsonl", "--year", "2025", stdin=data)
+    result = mailreject_cmd("parse", "-", "--format", "jsonl", "--year", "2025", stdin=data)
     assert result.returncode == 0
     assert len(result.stdout.splitlines()) == 126
 
 
 def test_journal_from_stdin() -> None:
     data = (ROOT / "sample_logs" / "journal.json").read_bytes()
-    result = _mailreject("parse", "-", "--input", "journal-json", "-q", stdin=data)
+    result = mailreject_cmd("parse", "-", "--input", "journal-json", "-q", stdin=data)
     assert result.returncode == 0
     assert len(result.stdout.splitlines()) == 38
 
 
 def test_missing_file_is_one_line_and_exit_3() -> None:
-    result = _mailreject("parse", "/nonexistent/mail.log")
+    result = mailreject_cmd("parse", "/nonexistent/mail.log")
     assert result.returncode == 3
     err = result.stderr.decode()
     assert "Traceback" not in err
@@ -123,7 +111,7 @@ def test_missing_file_is_one_line_and_exit_3() -> None:
     ],
 )
 def test_bad_options_exit_2(args: list[str], needle: str) -> None:
-    result = _mailreject("parse", MAIL_LOG, *args)
+    result = mailreject_cmd("parse", MAIL_LOG, *args)
     assert result.returncode == 2
     assert needle in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
@@ -132,7 +120,7 @@ def test_bad_options_exit_2(args: list[str], needle: str) -> None:
 def test_bad_rule_file_names_file_and_rule(tmp_path: Path) -> None:
     rules = tmp_path / "local.toml"
     rules.write_text('[[rule]]\nid = "x"\ndaemons = ["smtpd"]\nshape = "reject"\nmatch = "("\n')
-    result = _mailreject("parse", MAIL_LOG, "--rules", str(rules))
+    result = mailreject_cmd("parse", MAIL_LOG, "--rules", str(rules))
     assert result.returncode == 2
     err = result.stderr.decode()
     assert 'local.toml: rule "x": bad `match` regex' in err

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from clirun import mailreject_cmd
 from typer.testing import CliRunner
 
 import mailreject
@@ -59,18 +59,6 @@ def expected(*files: tuple[bytes, str]) -> pd.DataFrame:
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     keys = ["source", "line_no", "ts", "kind", "detail", "recipient", "rule"]
     return frame[list(COLUMN_NAMES)].sort_values(keys).reset_index(drop=True)
-
-
-def mailreject_cmd(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    # Run outside the checkout so the installed package (with its extension) is imported.
-    with tempfile.TemporaryDirectory() as elsewhere:
-        return subprocess.run(
-            [sys.executable, "-m", "mailreject", *args],
-            input=stdin,
-            capture_output=True,
-            timeout=120,
-            cwd=elsewhere,
-        )
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
