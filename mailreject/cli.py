@@ -22,6 +22,9 @@ app = typer.Typer(
     name="mailreject",
     help="What your Postfix anti-spam defences actually do.",
     no_args_is_help=True,
+    # Plain click output: a wrong option is an "Error: ..." line under the usage line,
+    # not a drawn box, and cron mail or a log file reads it as written.
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -157,3 +157,19 @@ def test_help_does_not_import_heavy_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["parse", "--bogus", "x"], "Error: No such option: --bogus"),
+        (["parse", "--jobs", "0", "x"], "Error: Invalid value for '--jobs'"),
+        (["frobnicate"], "Error: No such command 'frobnicate'"),
+    ],
+)
+def test_wrong_options_are_plain_errors(args: list[str], needle: str) -> None:
+    result = mailreject_cmd(*args)
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert needle in err
+    assert "Traceback" not in err and "╭" not in err
