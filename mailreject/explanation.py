@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomllib
 
-from mailreject.parsing import ParseOptions, make_parser, parse_text
+from mailreject.parsing import ParseOptions, load_rule_files, make_parser, parse_text
 
 if TYPE_CHECKING:
     from mailreject._parsers import Parser
@@ -44,12 +44,20 @@ class Explanation:
         }
 
 
-def rule_catalogue(parser: Parser) -> dict[str, RuleInfo]:
-    """Every compiled rule by id, with descriptions from the rule files."""
+def rule_catalogue(
+    parser: Parser, extra: list[tuple[str, str]] | None = None
+) -> dict[str, RuleInfo]:
+    """Every compiled rule by id, with descriptions from the rule files.
+
+    Args:
+        parser: The compiled catalogue.
+        extra: The user's rule files as (name, text), already validated by the parser.
+
+    """
     from mailreject._parsers import default_rules
 
     descriptions: dict[str, str] = {}
-    for _, text in default_rules():
+    for _, text in [*default_rules(), *(extra or [])]:
         for rule in tomllib.loads(text).get("rule", []):
             if "description" in rule:
                 descriptions[rule["id"]] = rule["description"]
@@ -83,5 +91,5 @@ def explain(line: str, options: ParseOptions | None = None) -> Explanation:
     fields = {k: v for k, v in row.items() if v is not None and k not in ("source", "line_no")}
     if "ts" in fields:
         fields["ts"] = fields["ts"].isoformat()
-    rule = rule_catalogue(parser).get(row["rule"])
+    rule = rule_catalogue(parser, load_rule_files(options.rules)).get(row["rule"])
     return Explanation(line=text, event=row, rule=rule, fields=fields)
