@@ -492,7 +492,8 @@ def select(
         mask &= events["ts"] < end
     if host:
         mask &= events["host"] == host
-    out = events.loc[mask]
+    # the whole input (the store read for just this period): no copy of every column
+    out = events.copy(deep=False) if mask.all() else events.loc[mask]
     if not len(out):
         first, last = _iso(events["ts"].min()), _iso(events["ts"].max())
         where = f" for host {host!r}" if host else ""

@@ -7,12 +7,14 @@ are re-exported by :mod:`mailreject.analysis`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from mailreject.schema import COLUMN_NAMES
 from mailreject.sessions import Sessions, _empty_frame, build, restriction_label
 from mailreject.status import UsageError
 
@@ -25,6 +27,11 @@ Events = Union["pd.DataFrame", Sessions]
 TimeLike = Union[str, datetime, "pd.Timestamp", None]
 
 UNKNOWN_USER_RESTRICTIONS = frozenset({"reject_unlisted_recipient", "reject_unverified_recipient"})
+
+#: Columns the analysis reads from the store. Not ``date`` (Python objects: costly) nor
+#: ``dsn`` and ``proto``, which no analysis uses. Low-cardinality strings are loaded as
+#: categoricals (:func:`mailreject.sessions.normalise` makes them plain objects again).
+ANALYSIS_COLUMNS = tuple(c for c in COLUMN_NAMES if c not in ("dsn", "proto"))
 
 
 def _sessions(events: Events, order: list[str] | None = None) -> Sessions:
@@ -63,8 +70,15 @@ def _network(ip: Any, v4: int, v6: int) -> Any:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+#: A dotted IPv4 address as :func:`_network_fast` takes it: ASCII digits, no leading zeros.
+_PLAIN_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def _network_fast(ip: Any, v4: int, v6: int) -> Any:
     """:func:`_network`, without :mod:`ipaddress` for plain dotted IPv4 addresses."""
+    if v4 == 24 and isinstance(ip, str) and _PLAIN_V4.fullmatch(ip):
+        return f"{ip.rpartition('.')[0]}.0/24"  # canonical octets: the first three as written
     if isinstance(ip, str) and len(ip) <= 15 and ip.count(".") == 3:
         parts = ip.split(".")
         if all(
@@ -213,16 +227,8 @@ def load_events(
     from mailreject.status import UsageError
 
     if not files:
-        from mailreject import api
-        from mailreject.schema import COLUMN_NAMES
-
-        try:  # the analysis never needs the ``date`` partition key (Python objects: costly)
-            return (
-                api.load(
-                    since=since or None, until=until or None, store=store, columns=COLUMN_NAMES
-                ),
-                None,
-            )
+        try:
+            return _load_store(since or None, until or None, store), None
         except ValueError as error:
             raise UsageError(str(error)) from error
     import pyarrow as pa
@@ -233,6 +239,46 @@ def load_events(
     run = ParseRun(list(files), options or ParseOptions())
     table = pa.Table.from_batches(list(run.batches()), schema=event_schema())
     return table.to_pandas(), run.summary.to_dict()
+
+
+def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.DataFrame:
+    """``api.load(since, until, columns=ANALYSIS_COLUMNS, categories=True)``, a day at a time.
+
+    Reading day by day keeps Arrow's temporaries (the table, its sorted copy, the pandas
+    conversion) to one day's size. Days are UTC dates of ``ts``, so the days' sorted events
+    one after another are sorted as a whole (events without a time, which the analysis
+    drops, come at the end of their day instead of at the very end).
+    """
+    import pandas as pd
+    import pyarrow as pa
+    from pandas.api.types import union_categoricals
+
+    from mailreject import api
+
+    start, end = api._bound(since, "since"), api._bound(until, "until")
+    first, last = api._day_range(start, end)
+    target = api._open(store)
+    days = sorted({f.day for f in target.data_files(target.read_state(), first, last)})
+    if len(days) <= 1:
+        return api.load(
+            since=since, until=until, store=store, columns=ANALYSIS_COLUMNS, categories=True
+        )
+    pool = pa.default_memory_pool()
+    cats = [c for c in api.CATEGORY_COLUMNS if c in ANALYSIS_COLUMNS]
+    parts = []
+    for i, day in enumerate(days):
+        lo = start if i == 0 and start is not None else day
+        hi = end if i == len(days) - 1 and end is not None else day
+        part = api.load(since=lo, until=hi, store=store, columns=ANALYSIS_COLUMNS)
+        parts.append(part.astype(dict.fromkeys(cats, "category")))
+        del part
+        pool.release_unused()
+    frame = pd.concat([p.drop(columns=cats) for p in parts], ignore_index=True)
+    for name in cats:  # sorted categories, as astype("category") of the whole column
+        frame[name] = union_categoricals([p[name] for p in parts], sort_categories=True)
+    del parts
+    pool.release_unused()
+    return frame[list(ANALYSIS_COLUMNS)]
 
 
 def events_from_text(text: str, *, year: int = 2026, tz: str = "UTC") -> pd.DataFrame:

@@ -24,6 +24,9 @@ from mailreject.frames import (
 if TYPE_CHECKING:
     import pandas as pd
 
+#: The columns :func:`~mailreject.frames._label` reads.
+_LABEL_COLUMNS = ("layer", "restriction", "rule", "rbl_zone")
+
 
 def delayed(events: Events) -> pd.DataFrame:
     r"""4xx rejects followed by the acceptance of the same sender -> recipient (delays).
@@ -71,7 +74,8 @@ def delayed(events: Events) -> pd.DataFrame:
         (rej["smtp_code"] >= 400)
         & (rej["smtp_code"] < 500)
         & rej["sender"].notna()
-        & rej["recipient"].notna()
+        & rej["recipient"].notna(),
+        ["ts", "seq", "sender", "recipient", "client_ip", *_LABEL_COLUMNS],
     ]
     acc = s.deliveries.dropna(subset=["sender", "recipient", "msg_ts"])
     if not len(temp) or not len(acc):
@@ -170,7 +174,10 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
     s = _sessions(events)
     d = delayed(s) if delays is None else delays
     rej = _rejects(s)
-    temp = rej.loc[(rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)]
+    temp = rej.loc[
+        (rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500),
+        ["sender", "recipient", *_LABEL_COLUMNS],
+    ]
     cols = [
         "layer",
         "restriction",
@@ -248,10 +255,11 @@ def greylisting(events: Events) -> pd.DataFrame:
         "delay_source",
         "outcome",
     ]
-    pg = ev.loc[ev["kind"] == "greylist"]
+    used = ["ts", "client_ip", "sender", "recipient", "delay", "action"]
+    pg = ev.loc[ev["kind"] == "greylist", used]
     grey = pg.loc[pg["action"] == "greylist"]
     if not len(grey):
-        grey = ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "greylist")]
+        grey = ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "greylist"), used]
     if not len(grey):
         return _empty(cols)
 
@@ -298,16 +306,27 @@ def greylisting(events: Events) -> pd.DataFrame:
                 + acc["recipient"].astype("object").fillna("").astype(str)
             )
             first_acc = acc.assign(k=key2).sort_values("msg_ts", kind="stable")
-            k_later = later["sender"] + "\x00" + later["recipient"]
-            acc_map = first_acc.groupby("k")["msg_ts"].apply(list)
-            fills = {}
-            for key, k2, t0 in zip(later.index, k_later, later["first_greylisted"], strict=True):
-                for t in acc_map.get(k2, []):
-                    if t > t0:
-                        fills[key] = t
-                        break
-            if fills:
-                table.loc[list(fills), "passed_at"] = pd.Series(fills)
+            # the first acceptance strictly after the first greylisting
+            left = pd.DataFrame(
+                {
+                    "k": (later["sender"] + "\x00" + later["recipient"]).astype("object"),
+                    "ts": later["first_greylisted"],
+                    "row": later.index,
+                }
+            ).sort_values("ts", kind="stable")
+            right = pd.DataFrame(
+                {
+                    "k": first_acc["k"].astype("object"),
+                    "ts": first_acc["msg_ts"],
+                    "acc_ts": first_acc["msg_ts"],
+                }
+            )
+            m = pd.merge_asof(
+                left, right, on="ts", by="k", direction="forward", allow_exact_matches=False
+            ).dropna(subset=["acc_ts"])
+            if len(m):
+                fills = pd.Series(m["acc_ts"].array, index=m["row"].to_numpy())
+                table.loc[fills.index, "passed_at"] = fills
     table["delay_s"] = (table["passed_at"] - table["first_greylisted"]).dt.total_seconds()
     has_pg = table["pg_delay"].notna()
     table.loc[has_pg, "delay_s"] = table.loc[has_pg, "pg_delay"]
@@ -384,7 +403,10 @@ def false_positives(events: Events) -> pd.DataFrame:
         "example",
     ]
     rej = _rejects(s)
-    perm = rej.loc[(rej["smtp_code"] >= 500) & rej["client_ip"].notna()].copy()
+    perm = rej.loc[
+        (rej["smtp_code"] >= 500) & rej["client_ip"].notna(),
+        ["client_ip", "client_name", "sender", "ts", "detail", *_LABEL_COLUMNS],
+    ].copy()
     good = s.messages.dropna(subset=["client_ip"]).groupby("client_ip").size()
     perm = perm.loc[perm["client_ip"].isin(good.index)]
     if not len(perm):

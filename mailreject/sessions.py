@@ -51,6 +51,9 @@ NEUTRAL_ACTIONS = frozenset({"CONNECT", "DISCONNECT"})
 #: Stages at which a reject is part of a message attempt.
 MESSAGE_STAGES = frozenset({"MAIL", "RCPT", "DATA", "BDAT", "END-OF-MESSAGE"})
 
+#: Columns :func:`build` leaves categorical when given so (they are only compared).
+CATEGORICAL_COLUMNS = frozenset({"kind", "action", "stage", "program", "instance"})
+
 #: How far apart a postscreen verdict and the smtpd ``connect`` it hands over may be.
 HANDOFF_SECONDS = 120
 #: How long after an smtpd line a policy line may still belong to it.
@@ -142,10 +145,11 @@ def _empty_like_messages() -> pd.DataFrame:
     )
 
 
-def normalise(df: pd.DataFrame) -> pd.DataFrame:
+def normalise(df: pd.DataFrame, keep: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Plain dtypes whatever the source, so comparisons never meet ``pd.NA``.
 
-    Nullable integers become float64 (NA -> NaN), categoricals object.
+    Nullable integers become float64 (NA -> NaN), categoricals object (but those of
+    ``keep``, which are only compared: codes compare much faster than objects).
     ``mailreject.load()`` returns ``Int16``/``Int32``/``Int64`` columns and, on request,
     categoricals; the parser's Arrow batches give float64 and strings.
 
@@ -162,6 +166,8 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         dtype = df[col].dtype
         if isinstance(dtype, pd.CategoricalDtype):
+            if col in keep:
+                continue
             converted = df[col].astype("object")
         elif pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype):
             converted = df[col].astype("float64")
@@ -170,7 +176,7 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
         else:
             continue
         if out is df:
-            out = df.copy()
+            out = df.copy(deep=False)  # copy-on-write: new columns leave df alone
         out[col] = converted
     return out
 
@@ -204,14 +210,16 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     import pandas as pd
 
     order = list(order or LAYERS)
-    ev = normalise(df.reset_index(drop=True))
+    ev = normalise(df.reset_index(drop=True), keep=CATEGORICAL_COLUMNS)
     if ev is df:
         ev = df.reset_index(drop=True)  # a new frame over the same data: ours to extend
     ev["seq"] = np.arange(len(ev), dtype="int64")
     if not ev["ts"].is_monotonic_increasing:  # mailreject.load() gives them sorted already
         ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
     rank = {layer: i for i, layer in enumerate(order)}
-    ev["layer_rank"] = ev["layer"].map(rank).fillna(len(order)).astype("int64")
+    codes, uniques = pd.factorize(ev["layer"])  # few distinct layers: look each up once
+    ranks = np.array([rank.get(u, len(order)) for u in uniques] + [len(order)], dtype="int64")
+    ev["layer_rank"] = ranks[codes]  # code -1 (missing) takes the last entry
     ev["conn"] = -1
     kind = ev["kind"]
     action = ev["action"]
@@ -294,12 +302,15 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     sm_table["conn"] = sm_table["conn"].astype("int64")
 
     ev["conn"] = -1
-    ps_conn = dict(zip(ps_table["ps_sid"], ps_table["conn"], strict=True))
-    sm_conn = dict(zip(sm_table["smtpd_sid"], sm_table["conn"], strict=True))
-    has_ps = ev["ps_sid"] >= 0
-    ev.loc[has_ps, "conn"] = ev.loc[has_ps, "ps_sid"].map(ps_conn)
-    has_sm = ev["smtpd_sid"] >= 0
-    ev.loc[has_sm, "conn"] = ev.loc[has_sm, "smtpd_sid"].map(sm_conn)
+    conn = ev["conn"].to_numpy(dtype="int64", copy=True)
+    for sid_col, table in (("ps_sid", ps_table), ("smtpd_sid", sm_table)):
+        sids = ev[sid_col].to_numpy(dtype="int64")
+        has = sids >= 0
+        if has.any():  # session id -> connection id, through a lookup array
+            lut = np.full(int(sids.max()) + 1, -1, dtype="int64")
+            lut[table[sid_col].to_numpy(dtype="int64")] = table["conn"].to_numpy(dtype="int64")
+            conn[has] = lut[sids[has]]
+    ev["conn"] = conn
 
     _link_by_queue_id(ev)
     _link_policy_lines(ev, sm_table, ps_table)
@@ -624,7 +635,6 @@ def _connections(
     messages: pd.DataFrame,
     order: list[str],
 ) -> pd.DataFrame:
-    import numpy as np
     import pandas as pd
 
     ps_part = ps_table.assign(via_postscreen=True)[
@@ -679,10 +689,10 @@ def _connections(
         conns.loc[linked["conn"].to_numpy(), "client_name"] = (
             linked["client_name"].astype("object").to_numpy()
         )
-        end = pd.Series(linked["end"].to_numpy(), index=linked["conn"].to_numpy())
-        conns.loc[end.index, "end"] = np.maximum(
-            conns.loc[end.index, "end"].to_numpy(), end.to_numpy()
-        )
+        # (tz-aware datetimes stay datetime64: to_numpy() would make Timestamp objects)
+        cur = conns.loc[linked["conn"].to_numpy(), "end"]
+        end = pd.Series(linked["end"].array, index=cur.index)
+        conns.loc[cur.index, "end"] = cur.where(cur >= end, end)
     msg_count = (
         messages.loc[messages["conn"] >= 0].groupby("conn").size()
         if len(messages)

@@ -31,7 +31,8 @@ def _top(frame: pd.DataFrame, key: pd.Series, name: str, n: int) -> pd.DataFrame
     import pandas as pd
 
     cols = [name, "rejects", "clients", "connections", "layers", "first_seen", "last_seen"]
-    frame = frame.assign(_key=key.astype("object")).dropna(subset=["_key"])
+    frame = frame[["client_ip", "conn", "layer", "ts"]].assign(_key=key.astype("object"))
+    frame = frame.dropna(subset=["_key"])
     if not len(frame):
         return _empty(cols)
     sizes = frame.groupby("_key", sort=False).size()
@@ -185,7 +186,8 @@ def dictionary_attacks(events: Events, n: int = 20) -> pd.DataFrame:
             rej["restriction"].isin(UNKNOWN_USER_RESTRICTIONS)
             | detail.str.contains("User unknown", regex=False)
         )
-        & rej["client_ip"].notna()
+        & rej["client_ip"].notna(),
+        ["client_ip", "client_name", "recipient", "conn", "ts"],
     ]
     if not len(unk):
         return _empty(cols)
@@ -451,7 +453,7 @@ def postscreen_actions(events: Events) -> pd.DataFrame:
     import pandas as pd
 
     ev = _sessions(events).events
-    ps = ev.loc[ev["kind"] == "postscreen"]
+    ps = ev.loc[ev["kind"] == "postscreen", ["action", "restriction", "client_ip"]]
     if not len(ps):
         return _empty(["action", "restriction", "events", "clients"])
     g = ps.groupby(ps["action"].astype("object").fillna("?"))
@@ -486,7 +488,10 @@ def reject_warnings(events: Events) -> pd.DataFrame:
 
     s = _sessions(events)
     ev = s.events
-    w = ev.loc[ev["kind"] == "reject_warning"]
+    w = ev.loc[
+        ev["kind"] == "reject_warning",
+        ["client_ip", "conn", "recipient", "layer", "restriction", "rule", "rbl_zone"],
+    ]
     cols = [
         "layer",
         "restriction",
