@@ -1,7 +1,7 @@
 """The event schema: the column contract that reports, notebooks and users' queries share.
 
 The Rust parser builds batches with exactly these columns (a test holds the two together);
-columns are only ever added, never renamed. See ``docs/schema.md``.
+columns are only ever added, never renamed. See "The event schema" in the README.
 """
 
 from __future__ import annotations
