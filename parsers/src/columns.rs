@@ -1,7 +1,7 @@
 //! The event schema and the Arrow builders that collect events into a record batch.
 //!
-//! The column list is the contract documented in the README ("The event schema"); reports, notebooks and
-//! users' own queries depend on it, so columns are only ever added, never renamed.
+//! The column list is the contract documented in the README ("The event schema"): reports,
+//! notebooks and users' own queries depend on it, so columns are only ever added, never renamed.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
