@@ -70,6 +70,13 @@ def _err(message: str) -> None:
     sys.stderr.write(f"mailreject: {message}\n")
 
 
+def _cannot_write(path: Path | None, error: OSError) -> MailrejectError:
+    """The one-line error for an output file that cannot be written."""
+    from mailreject.status import UsageError
+
+    return UsageError(f"cannot write {path}: {error.strerror or error}")
+
+
 def handle_errors(func: F) -> F:
     """Turns domain errors into one line on stderr and the matching exit status."""
 
@@ -192,7 +199,7 @@ def parse(
             text_out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
         writer = make_writer(output_format, text_out, output)  # type: ignore[arg-type]
     except OSError as error:
-        raise UsageError(f"cannot write {output}: {error.strerror}") from error
+        raise _cannot_write(output, error) from error
     with progress:
         try:
             for batch in run.batches():
@@ -585,7 +592,7 @@ def summary(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+        raise _cannot_write(output, error) from error
 
 
 @app.command()
@@ -642,7 +649,7 @@ def report(
     try:
         write_report(result, output, plotlyjs=plotlyjs, generated_at=generated_at, title=title)  # type: ignore[arg-type]
     except OSError as error:
-        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+        raise _cannot_write(output, error) from error
     _err(
         f"wrote {output} ({result.kpis['connections']:,} connections, "
         f"{result.kpis['rejects']:,} rejects)"
