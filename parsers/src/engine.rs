@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use memchr::memchr_iter;
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
+use crate::backtrack::{Frame, Outcome as Backtrack};
 use crate::columns::{Column, Event, EventColumns, Value};
 use crate::envelope::{parse_journal, parse_syslog, Clock, Envelope, Skip};
 use crate::rules::{compile, Rule, RuleError, Shape, Target, KINDS};
@@ -85,10 +86,13 @@ struct Work {
     unparsed: FxHashMap<String, u64>,
 }
 
-/// Per-block reusable buffers: capture locations for every rule, so matching allocates
-/// nothing per line.
+/// Per-block reusable buffers, so matching allocates nothing per line.
 struct Scratch {
+    /// The regex's capture locations per rule, for patterns the backtracker leaves to it.
     locations: Vec<Option<CaptureLocations>>,
+    /// Capture positions per rule: group g starts at `2g` and ends at `2g + 1`.
+    slots: Vec<Vec<Option<usize>>>,
+    stack: Vec<Frame>,
 }
 
 impl Scratch {
@@ -98,6 +102,11 @@ impl Scratch {
                 .iter()
                 .map(|r| r.regex.as_ref().map(|re| re.capture_locations()))
                 .collect(),
+            slots: rules
+                .iter()
+                .map(|r| vec![None; r.regex.as_ref().map_or(0, |re| 2 * re.captures_len())])
+                .collect(),
+            stack: Vec::new(),
         }
     }
 }
@@ -342,22 +351,45 @@ impl Engine {
             .map(|pattern| group.matching[pattern])
     }
 
-    /// The first rule in priority order whose anchored literal prefix and regex match,
+    /// The first rule in priority order whose anchored literal prefix and pattern match,
     /// leaving the capture positions in the scratch space. Most messages fail on the
-    /// prefix, so few regexes run.
+    /// prefix, so few patterns run.
     fn first_in_order(&self, group: &Group, text: &str, scratch: &mut Scratch) -> Option<usize> {
         group.matching.iter().copied().find(|&i| {
-            let rule = &self.rules[i];
-            if !text.starts_with(rule.prefix.as_str()) {
-                return false;
-            }
-            match (&rule.regex, scratch.locations[i].as_mut()) {
-                // Without named groups a yes/no answer is enough, and far cheaper.
-                (Some(re), _) if rule.captures.is_empty() => re.is_match(text.as_bytes()),
-                (Some(re), Some(locs)) => re.captures_read(locs, text.as_bytes()).is_some(),
-                _ => false,
-            }
+            text.starts_with(self.rules[i].prefix.as_str()) && self.capture(i, text, scratch)
         })
+    }
+
+    /// Whether rule `i`'s pattern matches `text`, leaving the capture positions in
+    /// `scratch.slots[i]`: with the backtracker when the pattern allows, else the regex.
+    fn capture(&self, i: usize, text: &str, scratch: &mut Scratch) -> bool {
+        let rule = &self.rules[i];
+        let Some(re) = &rule.regex else {
+            return false;
+        };
+        if let Some(program) = &rule.fast {
+            match program.captures(text.as_bytes(), &mut scratch.slots[i], &mut scratch.stack) {
+                Backtrack::Match => return true,
+                Backtrack::NoMatch => return false,
+                Backtrack::GaveUp => {}
+            }
+        }
+        // Without named groups a yes/no answer is enough, and far cheaper.
+        if rule.captures.is_empty() {
+            return re.is_match(text.as_bytes());
+        }
+        let Some(locs) = scratch.locations[i].as_mut() else {
+            return false;
+        };
+        if re.captures_read(locs, text.as_bytes()).is_none() {
+            return false;
+        }
+        for (g, pair) in scratch.slots[i].chunks_exact_mut(2).enumerate() {
+            let (start, end) = locs.get(g).unzip();
+            pair[0] = start;
+            pair[1] = end;
+        }
+        true
     }
 
     /// For reject shapes: the first matching rule, else the fallback.
@@ -395,15 +427,13 @@ impl Engine {
         if shape.is_reject() && event.is_null(Column::Layer) {
             event.set_str(Column::Layer, "other");
         }
-        if let (Some(re), Some(locs), false) = (
-            &rule.regex,
-            scratch.locations[i].as_mut(),
-            rule.captures.is_empty(),
-        ) {
-            if captured || re.captures_read(locs, text.as_bytes()).is_some() {
-                for (group, column) in &rule.captures {
+        if !rule.captures.is_empty() && (captured || self.capture(i, text, scratch)) {
+            let slots = &scratch.slots[i];
+            for (group, column) in &rule.captures {
+                let span = slots.get(2 * group).zip(slots.get(2 * group + 1));
+                if let Some((Some(start), Some(end))) = span {
                     // `get` rather than indexing: a user's pattern could cut a character.
-                    if let Some(value) = locs.get(*group).and_then(|(s, e)| text.get(s..e)) {
+                    if let Some(value) = text.get(*start..*end) {
                         event.set_text(*column, value);
                     }
                 }

@@ -2,9 +2,10 @@
 //!
 //! The crate is deliberately small and single-purpose. `envelope` frames syslog and
 //! journal lines, `scan` finds the generic fields by structure, `rules` compiles the
-//! declarative catalogue in `parsers/rules/`, `engine` ties them together and `columns`
-//! collects the events. The PyO3 bindings live behind the `python` feature.
+//! declarative catalogue in `parsers/rules/`, `backtrack` matches its anchored patterns
+//! cheaply, `engine` ties them together and `columns` collects the events. The PyO3 bindings live behind the `python` feature.
 
+pub mod backtrack;
 pub mod columns;
 pub mod engine;
 pub mod envelope;

@@ -12,6 +12,7 @@ use std::fmt;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use crate::backtrack::Program;
 use crate::columns::Column;
 
 /// The built-in catalogue, embedded so the wheel needs no data files.
@@ -127,6 +128,9 @@ pub struct Rule {
     /// The literal every match starts with, when the pattern is anchored (`^connect from `):
     /// a cheap test that skips the regex for most lines.
     pub prefix: String,
+    /// The same pattern for the backtracking matcher, when it is anchored and simple enough
+    /// (most are): far cheaper than the regex's capture search.
+    pub fast: Option<Program>,
     /// Capture group index -> column, for named groups.
     pub captures: Vec<(usize, Column)>,
     pub constants: Vec<(Column, String)>,
@@ -283,9 +287,11 @@ fn compile_rule(
         .as_ref()
         .map(|re| literal_prefix(re.as_str()))
         .unwrap_or_default();
+    let fast = regex.as_ref().and_then(|re| Program::compile(re.as_str()));
     Ok(Rule {
         id: def.id,
         prefix,
+        fast,
         file: file.to_string(),
         daemons: def.daemons,
         shape: def.shape,
