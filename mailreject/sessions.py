@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailreject.schema import LAYERS
+from mailreject.segments import Segments, sorted_codes
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = [
@@ -210,12 +212,12 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     import pandas as pd
 
     order = list(order or LAYERS)
-    ev = normalise(df.reset_index(drop=True), keep=CATEGORICAL_COLUMNS)
-    if ev is df:
-        ev = df.reset_index(drop=True)  # a new frame over the same data: ours to extend
+    ev = df.reset_index(drop=True)  # a new frame over the same data: ours to extend
     ev["seq"] = np.arange(len(ev), dtype="int64")
     if not ev["ts"].is_monotonic_increasing:  # mailreject.load() gives them sorted already
         ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
+    keys = _Keys.of(ev)  # before normalise: codes of categoricals come for free
+    ev = normalise(ev, keep=CATEGORICAL_COLUMNS)
     rank = {layer: i for i, layer in enumerate(order)}
     codes, uniques = pd.factorize(ev["layer"])  # few distinct layers: look each up once
     ranks = np.array([rank.get(u, len(order)) for u in uniques] + [len(order)], dtype="int64")
@@ -223,114 +225,147 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     ev["conn"] = -1
     kind = ev["kind"]
     action = ev["action"]
-    smtpd_prog = _endswith(ev["program"], "smtpd")
-    postscreen_prog = _endswith(ev["program"], "postscreen")
 
     # ---- smtpd sessions: (host, pid), a new one at each connect
-    smtpd_mask = (
-        smtpd_prog
-        & ev["pid"].notna()
-        & kind.isin(["connect", "disconnect", "reject", "reject_warning", "queue"])
+    smtpd_rows = np.flatnonzero(
+        (
+            _endswith(ev["program"], "smtpd")
+            & ev["pid"].notna()
+            & kind.isin(["connect", "disconnect", "reject", "reject_warning", "queue"])
+        ).to_numpy()
     )
-    sm = ev.loc[smtpd_mask, ["host", "pid", "ts", "seq"]].copy()
-    sm["is_connect"] = kind[smtpd_mask].isin(["connect"]).astype("int64")
-    sm = sm.sort_values(["host", "pid", "ts", "seq"], kind="stable")
-    sm["n"] = sm.groupby(["host", "pid"], sort=False, dropna=False)["is_connect"].cumsum()
-    ev["smtpd_sid"] = -1
-    if len(sm):
-        ev.loc[sm.index, "smtpd_sid"] = sm.groupby(
-            ["host", "pid", "n"], sort=True, dropna=False
-        ).ngroup()
+    smtpd = Segments.split(
+        len(ev),
+        smtpd_rows,
+        [keys.host[smtpd_rows], ev["pid"].to_numpy(dtype="float64")[smtpd_rows]],
+        _in(kind, {"connect"})[smtpd_rows],
+    )
+    ev["smtpd_sid"] = smtpd.ids
 
     # ---- postscreen sessions: (host, client_ip, client_port), a new one at each CONNECT
-    ps_mask = postscreen_prog & ev["client_port"].notna() & kind.isin(["postscreen", "reject"])
-    ps = ev.loc[ps_mask, ["host", "client_ip", "client_port", "ts", "seq"]].copy()
-    ps["is_connect"] = action[ps_mask].isin(["CONNECT"]).astype("int64")
-    ps = ps.sort_values(["host", "client_ip", "client_port", "ts", "seq"], kind="stable")
-    ps["n"] = ps.groupby(["host", "client_ip", "client_port"], sort=False, dropna=False)[
-        "is_connect"
-    ].cumsum()
-    ev["ps_sid"] = -1
-    if len(ps):
-        ev.loc[ps.index, "ps_sid"] = ps.groupby(
-            ["host", "client_ip", "client_port", "n"], sort=True, dropna=False
-        ).ngroup()
+    ps_rows = np.flatnonzero(
+        (
+            _endswith(ev["program"], "postscreen")
+            & ev["client_port"].notna()
+            & kind.isin(["postscreen", "reject"])
+        ).to_numpy()
+    )
+    postscreen = Segments.split(
+        len(ev),
+        ps_rows,
+        [
+            keys.host[ps_rows],
+            keys.ip[ps_rows],
+            ev["client_port"].to_numpy(dtype="float64")[ps_rows],
+        ],
+        _in(action, {"CONNECT"})[ps_rows],
+    )
+    ev["ps_sid"] = postscreen.ids
 
-    ps_table = _postscreen_sessions(ev)
-    sm_table = _smtpd_sessions(ev)
+    ps_table = _postscreen_sessions(ev, postscreen, keys)
+    sm_table = _smtpd_sessions(ev, smtpd, keys)
 
     # ---- hand-off: an smtpd connect right after a postscreen session that was not dropped
-    sm_table["ps_sid"] = -1
-    if len(ps_table) and len(sm_table):
-        cand = ps_table.loc[~ps_table["ps_dropped"], ["ps_sid", "host", "client_ip", "start"]]
-        cand = cand.dropna(subset=["client_ip"]).sort_values("start", kind="stable")
-        left = sm_table.loc[
-            sm_table["plain_smtpd"] & sm_table["client_ip"].notna(),
-            ["smtpd_sid", "host", "client_ip", "start"],
-        ]
-        left = left.sort_values("start", kind="stable")
-        if len(cand) and len(left):
-            cand = cand.assign(
-                host=cand["host"].astype("object"), client_ip=cand["client_ip"].astype("object")
-            )
-            left = left.assign(
-                host=left["host"].astype("object"), client_ip=left["client_ip"].astype("object")
-            )
-            linked = pd.merge_asof(
-                left,
-                cand,
-                on="start",
-                by=["host", "client_ip"],
-                direction="backward",
-                tolerance=pd.Timedelta(seconds=HANDOFF_SECONDS),
-            )
-            linked = linked.dropna(subset=["ps_sid"]).drop_duplicates("ps_sid", keep="first")
-            sm_table.loc[sm_table["smtpd_sid"].isin(linked["smtpd_sid"]), "ps_sid"] = sm_table[
-                "smtpd_sid"
-            ].map(dict(zip(linked["smtpd_sid"], linked["ps_sid"].astype("int64"), strict=True)))
-    sm_table["ps_sid"] = sm_table["ps_sid"].fillna(-1).astype("int64")
+    ps_of_smtpd = np.full(len(sm_table), -1, dtype="int64")
+    cand = ps_table.loc[~ps_table["ps_dropped"] & ps_table["client_ip"].notna()]
+    left = sm_table.loc[sm_table["plain_smtpd"] & sm_table["client_ip"].notna()]
+    if len(cand) and len(left):
+        linked = pd.merge_asof(
+            left[["smtpd_sid", "key", "start"]].sort_values("start", kind="stable"),
+            cand[["ps_sid", "key", "start"]].sort_values("start", kind="stable"),
+            on="start",
+            by="key",
+            direction="backward",
+            tolerance=pd.Timedelta(seconds=HANDOFF_SECONDS),
+        )
+        linked = linked.dropna(subset=["ps_sid"]).drop_duplicates("ps_sid", keep="first")
+        ps_of_smtpd[linked["smtpd_sid"].to_numpy(dtype="int64")] = linked["ps_sid"].to_numpy(
+            dtype="int64"
+        )
+    sm_table["ps_sid"] = ps_of_smtpd
 
     # ---- connection ids: postscreen sessions first, then smtpd sessions without one
     n_ps = len(ps_table)
     ps_table["conn"] = np.arange(n_ps, dtype="int64")
-    unlinked = sm_table["ps_sid"] < 0
-    sm_table["conn"] = -1
-    sm_table.loc[unlinked, "conn"] = n_ps + np.arange(int(unlinked.sum()), dtype="int64")
-    sm_table.loc[~unlinked, "conn"] = sm_table.loc[~unlinked, "ps_sid"].map(
-        dict(zip(ps_table["ps_sid"], ps_table["conn"], strict=True))
-    )
-    sm_table["conn"] = sm_table["conn"].astype("int64")
+    unlinked = ps_of_smtpd < 0
+    sm_conn = ps_of_smtpd.copy()  # postscreen session id == its connection id
+    sm_conn[unlinked] = n_ps + np.arange(int(unlinked.sum()), dtype="int64")
+    sm_table["conn"] = sm_conn
 
-    ev["conn"] = -1
-    conn = ev["conn"].to_numpy(dtype="int64", copy=True)
-    for sid_col, table in (("ps_sid", ps_table), ("smtpd_sid", sm_table)):
-        sids = ev[sid_col].to_numpy(dtype="int64")
-        has = sids >= 0
-        if has.any():  # session id -> connection id, through a lookup array
-            lut = np.full(int(sids.max()) + 1, -1, dtype="int64")
-            lut[table[sid_col].to_numpy(dtype="int64")] = table["conn"].to_numpy(dtype="int64")
-            conn[has] = lut[sids[has]]
+    conn = np.full(len(ev), -1, dtype="int64")
+    for segments, table_conn in ((postscreen, ps_table["conn"]), (smtpd, sm_table["conn"])):
+        has = segments.ids >= 0
+        conn[has] = table_conn.to_numpy(dtype="int64")[segments.ids[has]]
     ev["conn"] = conn
 
-    _link_by_queue_id(ev)
-    _link_policy_lines(ev, sm_table, ps_table)
+    _link_by_queue_id(ev, keys)
+    _link_policy_lines(ev, keys, sm_table, ps_table)
     ev["conn"] = ev["conn"].astype("int64")
 
-    messages = _messages(ev)
-    deliveries = _deliveries(ev, messages)
+    messages, message_codes = _messages(ev, keys)
+    deliveries = _deliveries(ev, keys, messages, message_codes)
     attempts = _attempts(ev, messages)
     connections = _connections(ev, ps_table, sm_table, messages, order)
     return Sessions(ev, connections, attempts, messages, deliveries, order)
 
 
-def _postscreen_sessions(ev: pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class _Keys:
+    """Integer codes of the columns sessions are keyed on, one entry per event.
+
+    ``host`` and ``ip`` are sorted codes (missing last), combined by :meth:`pair` for joins;
+    ``queue`` codes the queue id (-1 when missing).
+    """
+
+    host: np.ndarray
+    ip: np.ndarray
+    queue: np.ndarray
+
+    def pair(self, host_at: np.ndarray, ip_at: np.ndarray) -> np.ndarray:
+        """One join key for the host at ``host_at`` and the address at ``ip_at`` (-1: none)."""
+        import numpy as np
+
+        both = (host_at >= 0) & (ip_at >= 0)
+        out = np.full(len(host_at), -1, dtype="int64")
+        out[both] = (
+            self.host[host_at[both]] * (int(self.ip.max(initial=0)) + 1) + self.ip[ip_at[both]]
+        )
+        return out
+
+    @classmethod
+    def of(cls, ev: pd.DataFrame) -> _Keys:
+        import pandas as pd
+
+        host = sorted_codes(ev["host"])
+        ip = sorted_codes(ev["client_ip"])
+        queue = pd.factorize(ev["queue_id"])[0].astype("int64", copy=False)  # missing: -1
+        return cls(host, ip, queue)
+
+
+def _at(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The values of ``column`` at ``positions`` (missing where a position is -1)."""
+    import numpy as np
+
+    has = positions >= 0
+    if not len(column):
+        return column.iloc[:0].reindex(range(len(positions)))
+    values = column.iloc[np.where(has, positions, 0)].reset_index(drop=True)
+    return values if has.all() else values.where(has)
+
+
+def _valid(column: pd.Series) -> np.ndarray:
+    return column.notna().to_numpy()
+
+
+def _in(column: pd.Series, values: frozenset[str] | set[str]) -> np.ndarray:
+    return column.isin(list(values)).to_numpy(dtype=bool)
+
+
+def _postscreen_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
-    sub = ev.loc[
-        ev["ps_sid"] >= 0,
-        ["ps_sid", "host", "client_ip", "ts", "kind", "action", "restriction", "rule", "seq"],
-    ]
-    if not len(sub):
+    if not seg.count:
         return _empty_frame(
             {
                 "ps_sid": "int64",
@@ -338,67 +373,60 @@ def _postscreen_sessions(ev: pd.DataFrame) -> pd.DataFrame:
                 "client_ip": "object",
                 "start": "datetime64[us, UTC]",
                 "end": "datetime64[us, UTC]",
-                "ps_verdict": "object",
                 "ps_passed": "bool",
                 "ps_dropped": "bool",
                 "ps_reason": "object",
+                "ps_verdict": "object",
+                "key": "int64",
             }
         )
-    g = sub.groupby("ps_sid", sort=True)
-    table = g.agg(
-        host=("host", "first"),
-        client_ip=("client_ip", "first"),
-        start=("ts", "min"),
-        end=("ts", "max"),
+    action = ev["action"]
+    is_reject = _in(ev["kind"], {"reject"})
+    passes = _in(action, PASS_ACTIONS)
+    has_action = _valid(action) & ~_in(action, {""})
+    host_at, ip_at = seg.first(_valid(ev["host"])), seg.first(_valid(ev["client_ip"]))
+    valid_ts = _valid(ev["ts"])
+    table = pd.DataFrame(
+        {
+            "ps_sid": np.arange(seg.count, dtype="int64"),
+            "host": _at(ev["host"], host_at),
+            "client_ip": _at(ev["client_ip"], ip_at),
+            "start": _at(ev["ts"], seg.first(valid_ts)),
+            "end": _at(ev["ts"], seg.last(valid_ts)),
+            # a session that passed and then got a reject (deep protocol tests: "450 4.3.2
+            # Service currently unavailable" after PASS NEW) still ended inside postscreen.
+            "ps_passed": seg.any(passes),
+            "ps_dropped": seg.any(_in(action, END_ACTIONS) | is_reject),
+        }
     )
-    action = sub["action"].astype("object").fillna("")
-    is_reject = sub["kind"] == "reject"
-    passed = action.isin(PASS_ACTIONS).groupby(sub["ps_sid"]).any()
-    ended = (action.isin(END_ACTIONS) | is_reject).groupby(sub["ps_sid"]).any()
-    # a session that passed and then got a reject (deep protocol tests: "450 4.3.2 Service
-    # currently unavailable" after PASS NEW) still ended inside postscreen.
-    table["ps_passed"] = passed
-    table["ps_dropped"] = ended
     # the verdict: the first reject or test failure, else the pass, else "no verdict"
-    decisive = sub.loc[
-        is_reject | (~action.isin(NEUTRAL_ACTIONS) & ~action.isin(PASS_ACTIONS) & (action != ""))
-    ]
-    first = decisive.sort_values(["ps_sid", "ts", "seq"], kind="stable").drop_duplicates("ps_sid")
+    decisive_at = seg.first(is_reject | (~_in(action, NEUTRAL_ACTIONS) & ~passes & has_action))
+    decisive = decisive_at >= 0
+    first = ev[["restriction", "rule", "action"]].iloc[decisive_at[decisive]]
     label = restriction_label(first)
     label = label.where(
         ~(first["restriction"].isna() & first["action"].notna()), first["action"].astype("object")
     )
-    reason = pd.Series(label.to_numpy(), index=first["ps_sid"].to_numpy(), dtype="object")
+    reason = pd.Series(None, index=table.index, dtype="object")
+    reason[decisive] = label.to_numpy()
     table["ps_reason"] = reason
-    pass_action = (
-        sub.loc[action.isin(PASS_ACTIONS)]
-        .drop_duplicates("ps_sid")
-        .set_index("ps_sid")["action"]
-        .astype("object")
-    )
-    verdict = pd.Series("no verdict", index=table.index, dtype="object")
-    verdict.loc[pass_action.index] = pass_action
-    end_action = (
-        sub.loc[action.isin({"HANGUP", "BLACKLISTED", "DENYLISTED"})]
-        .drop_duplicates("ps_sid")
-        .set_index("ps_sid")["action"]
-    )
-    verdict.loc[end_action.index] = end_action.astype("object")
-    rejected = sub.loc[is_reject].drop_duplicates("ps_sid")["ps_sid"]
-    verdict.loc[rejected.to_numpy()] = "rejected"
-    only_disconnect = table["ps_dropped"] & (verdict == "no verdict")
-    verdict.loc[only_disconnect] = "DISCONNECT"
-    table["ps_verdict"] = verdict
-    return table.reset_index()
+    verdict = np.full(seg.count, "no verdict", dtype=object)
+    pass_at = seg.first(passes)
+    verdict[pass_at >= 0] = action.iloc[pass_at[pass_at >= 0]].to_numpy(dtype=object)
+    end_at = seg.first(_in(action, {"HANGUP", "BLACKLISTED", "DENYLISTED"}))
+    verdict[end_at >= 0] = action.iloc[end_at[end_at >= 0]].to_numpy(dtype=object)
+    verdict[seg.any(is_reject)] = "rejected"
+    verdict[table["ps_dropped"].to_numpy() & (verdict == "no verdict")] = "DISCONNECT"
+    table["ps_verdict"] = pd.Series(verdict, dtype="object")
+    table["key"] = keys.pair(host_at, ip_at)
+    return table
 
 
-def _smtpd_sessions(ev: pd.DataFrame) -> pd.DataFrame:
+def _smtpd_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
 
-    sub = ev.loc[
-        ev["smtpd_sid"] >= 0,
-        ["smtpd_sid", "host", "client_ip", "client_name", "ts", "kind", "program", "instance"],
-    ]
-    if not len(sub):
+    if not seg.count:
         return _empty_frame(
             {
                 "smtpd_sid": "int64",
@@ -409,146 +437,172 @@ def _smtpd_sessions(ev: pd.DataFrame) -> pd.DataFrame:
                 "end": "datetime64[us, UTC]",
                 "program": "object",
                 "plain_smtpd": "bool",
+                "key": "int64",
             }
         )
-    g = sub.groupby("smtpd_sid", sort=True)
-    table = g.agg(
-        host=("host", "first"),
-        client_ip=("client_ip", "first"),
-        client_name=("client_name", "first"),
-        start=("ts", "min"),
-        end=("ts", "max"),
-        program=("program", "first"),
-        instance=("instance", "first"),
+    host_at, ip_at = seg.first(_valid(ev["host"])), seg.first(_valid(ev["client_ip"]))
+    valid_ts = _valid(ev["ts"])
+    instance = _at(ev["instance"], seg.first(_valid(ev["instance"])))
+    return pd.DataFrame(
+        {
+            "smtpd_sid": np.arange(seg.count, dtype="int64"),
+            "host": _at(ev["host"], host_at),
+            "client_ip": _at(ev["client_ip"], ip_at),
+            "client_name": _at(ev["client_name"], seg.first(_valid(ev["client_name"]))),
+            "start": _at(ev["ts"], seg.first(valid_ts)),
+            "end": _at(ev["ts"], seg.last(valid_ts)),
+            "program": _at(ev["program"], seg.first(_valid(ev["program"]))),
+            "plain_smtpd": ~instance.astype("object").fillna("").str.contains("/", regex=False),
+            "key": keys.pair(host_at, ip_at),
+        }
     )
-    instance = table["instance"].astype("object").fillna("")
-    table["plain_smtpd"] = ~instance.str.contains("/", regex=False)
-    return table.drop(columns=["instance"]).reset_index()
 
 
-def _link_by_queue_id(ev: pd.DataFrame) -> None:
+def _link_by_queue_id(ev: pd.DataFrame, keys: _Keys) -> None:
     """Gives lines with a queue id (cleanup rejects, qmgr, deliveries) their smtpd connection."""
+    import numpy as np
     import pandas as pd
 
-    anchors = ev.loc[
-        (ev["kind"] == "queue") & (ev["smtpd_sid"] >= 0) & ev["queue_id"].notna(),
-        ["ts", "queue_id", "conn"],
-    ]
-    todo = ev.loc[(ev["conn"] < 0) & ev["queue_id"].notna(), ["ts", "queue_id"]]
-    if not len(anchors) or not len(todo):
+    conn = ev["conn"].to_numpy(dtype="int64")
+    anchor_rows = np.flatnonzero(
+        _in(ev["kind"], {"queue"}) & (ev["smtpd_sid"].to_numpy() >= 0) & (keys.queue >= 0)
+    )
+    todo_rows = np.flatnonzero((conn < 0) & (keys.queue >= 0))
+    if not len(anchor_rows) or not len(todo_rows):
         return
-    anchors = anchors.assign(queue_id=anchors["queue_id"].astype("object")).sort_values(
-        "ts", kind="stable"
-    )
-    left = todo.assign(queue_id=todo["queue_id"].astype("object"), idx=todo.index).sort_values(
-        "ts", kind="stable"
-    )
+    ts = ev["ts"]
+    anchors = pd.DataFrame(
+        {"ts": _at(ts, anchor_rows), "q": keys.queue[anchor_rows], "conn": conn[anchor_rows]}
+    ).sort_values("ts", kind="stable")
+    left = pd.DataFrame(
+        {"ts": _at(ts, todo_rows), "q": keys.queue[todo_rows], "idx": todo_rows}
+    ).sort_values("ts", kind="stable")
     linked = pd.merge_asof(
-        left, anchors, on="ts", by="queue_id", direction="backward", tolerance=pd.Timedelta(days=7)
+        left, anchors, on="ts", by="q", direction="backward", tolerance=pd.Timedelta(days=7)
     )
     linked = linked.dropna(subset=["conn"])
-    ev.loc[linked["idx"].to_numpy(), "conn"] = linked["conn"].astype("int64").to_numpy()
+    conn = conn.copy()
+    conn[linked["idx"].to_numpy()] = linked["conn"].to_numpy(dtype="int64")
+    ev["conn"] = conn
 
 
-def _link_policy_lines(ev: pd.DataFrame, sm_table: pd.DataFrame, ps_table: pd.DataFrame) -> None:
+def _link_policy_lines(
+    ev: pd.DataFrame, keys: _Keys, sm_table: pd.DataFrame, ps_table: pd.DataFrame
+) -> None:
     """Links policy and dnsblog lines to a connection.
 
     postgrey/policyd-spf lines go to the smtpd session of that client open at the time;
     dnsblog lines to the postscreen session of that client.
     """
+    import numpy as np
     import pandas as pd
 
+    conn = ev["conn"].to_numpy(dtype="int64").copy()
+    has_ip = _valid(ev["client_ip"])
     for kinds, table in ((("greylist", "spf"), sm_table), (("dnsbl",), ps_table)):
-        todo = ev.loc[
-            (ev["conn"] < 0) & ev["kind"].isin(kinds) & ev["client_ip"].notna(),
-            ["ts", "host", "client_ip"],
-        ]
-        if not len(todo) or not len(table):
+        rows = np.flatnonzero((conn < 0) & _in(ev["kind"], set(kinds)) & has_ip)
+        if not len(rows) or not len(table):
             continue
-        right = (
-            table[["host", "client_ip", "start", "end", "conn"]].dropna(subset=["client_ip"]).copy()
-        )
-        right["host"] = right["host"].astype("object")
-        right["client_ip"] = right["client_ip"].astype("object")
+        right = table.loc[table["client_ip"].notna(), ["key", "start", "end", "conn"]]
         right = right.rename(columns={"start": "ts"}).sort_values("ts", kind="stable")
-        left = todo.assign(idx=todo.index)
-        left["host"] = left["host"].astype("object")
-        left["client_ip"] = left["client_ip"].astype("object")
-        left = left.sort_values("ts", kind="stable")
-        linked = pd.merge_asof(left, right, on="ts", by=["host", "client_ip"], direction="backward")
+        left = pd.DataFrame(
+            {"ts": _at(ev["ts"], rows), "key": keys.pair(rows, rows), "idx": rows}
+        ).sort_values("ts", kind="stable")
+        linked = pd.merge_asof(left, right, on="ts", by="key", direction="backward")
         slack = pd.Timedelta(seconds=POLICY_SLACK_SECONDS if kinds[0] != "dnsbl" else 60)
         linked = linked.dropna(subset=["conn"])
         linked = linked.loc[linked["ts"] <= linked["end"] + slack]
-        ev.loc[linked["idx"].to_numpy(), "conn"] = linked["conn"].astype("int64").to_numpy()
+        conn[linked["idx"].to_numpy()] = linked["conn"].to_numpy(dtype="int64")
+    ev["conn"] = conn
 
 
-def _messages(ev: pd.DataFrame) -> pd.DataFrame:
-    """Accepted messages: qmgr ``(queue active)`` lines, with the smtpd connection."""
+def _messages(ev: pd.DataFrame, keys: _Keys) -> tuple[pd.DataFrame, np.ndarray]:
+    """Accepted messages: qmgr ``(queue active)`` lines, with the smtpd connection.
+
+    Returns:
+        The messages and their queue id codes (as in ``keys.queue``).
+
+    """
+    import numpy as np
     import pandas as pd
 
-    qmgr = ev.loc[(ev["kind"] == "queue") & ev["size"].notna() & ev["queue_id"].notna()]
-    if not len(qmgr):
-        return _empty_like_messages()
-    msgs = qmgr[["queue_id", "ts", "sender", "size", "nrcpt", "host", "conn"]].copy()
-    msgs["queue_id"] = msgs["queue_id"].astype("object")
-    msgs["sender"] = msgs["sender"].astype("object")
-    msgs["host"] = msgs["host"].astype("object")
+    is_queue = _in(ev["kind"], {"queue"})
+    has_size = _valid(ev["size"])
+    rows = np.flatnonzero(is_queue & has_size & (keys.queue >= 0))
+    if not len(rows):
+        return _empty_like_messages(), np.empty(0, dtype="int64")
+    msgs = pd.DataFrame(
+        {
+            "queue_id": _at(ev["queue_id"], rows).astype("object"),
+            "ts": _at(ev["ts"], rows),
+            "sender": _at(ev["sender"], rows).astype("object"),
+            "size": _at(ev["size"], rows),
+            "nrcpt": _at(ev["nrcpt"], rows),
+            "host": _at(ev["host"], rows).astype("object"),
+            "conn": _at(ev["conn"], rows),
+            "q": keys.queue[rows],
+        }
+    ).sort_values("ts", kind="stable")
     # the smtpd "QID: client=" line gives the client of a message
-    anchors = ev.loc[
-        (ev["kind"] == "queue") & ev["size"].isna() & ev["queue_id"].notna(),
-        ["ts", "queue_id", "client_ip", "client_name"],
-    ].copy()
-    anchors["queue_id"] = anchors["queue_id"].astype("object")
-    anchors = anchors.sort_values("ts", kind="stable")
-    msgs = msgs.sort_values("ts", kind="stable")
-    if len(anchors):
+    anchor_rows = np.flatnonzero(is_queue & ~has_size & (keys.queue >= 0))
+    if len(anchor_rows):
+        anchors = pd.DataFrame(
+            {
+                "ts": _at(ev["ts"], anchor_rows),
+                "q": keys.queue[anchor_rows],
+                "client_ip": _at(ev["client_ip"], anchor_rows),
+                "client_name": _at(ev["client_name"], anchor_rows),
+            }
+        ).sort_values("ts", kind="stable")
         msgs = pd.merge_asof(
-            msgs,
-            anchors,
-            on="ts",
-            by="queue_id",
-            direction="backward",
-            tolerance=pd.Timedelta(days=7),
+            msgs, anchors, on="ts", by="q", direction="backward", tolerance=pd.Timedelta(days=7)
         )
     else:
         msgs["client_ip"] = None
         msgs["client_name"] = None
     msgs["client_ip"] = msgs["client_ip"].astype("object")
     msgs["client_name"] = msgs["client_name"].astype("object")
-    return msgs.reset_index(drop=True)
+    codes = msgs.pop("q").to_numpy(dtype="int64")
+    return msgs.reset_index(drop=True), codes
 
 
-def _deliveries(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
+def _deliveries(
+    ev: pd.DataFrame, keys: _Keys, messages: pd.DataFrame, message_codes: np.ndarray
+) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
-    deliv = ev.loc[
-        (ev["kind"] == "delivery") & ev["queue_id"].notna(),
-        ["ts", "queue_id", "recipient", "action"],
-    ].copy()
-    deliv["queue_id"] = deliv["queue_id"].astype("object")
-    deliv["recipient"] = deliv["recipient"].astype("object")
-    deliv["action"] = deliv["action"].astype("object")
+    rows = np.flatnonzero(_in(ev["kind"], {"delivery"}) & (keys.queue >= 0))
+    deliv = pd.DataFrame(
+        {
+            "ts": _at(ev["ts"], rows),
+            "queue_id": _at(ev["queue_id"], rows).astype("object"),
+            "recipient": _at(ev["recipient"], rows).astype("object"),
+            "action": _at(ev["action"], rows).astype("object"),
+        }
+    )
     cols = ["ts", "queue_id", "sender", "client_ip", "client_name", "conn"]
     if not len(deliv) or not len(messages):
         for col in cols[2:]:
             deliv[col] = pd.Series(dtype="object") if col != "conn" else pd.Series(dtype="int64")
         deliv["msg_ts"] = pd.Series(dtype="datetime64[us, UTC]")
-        return deliv.reset_index(drop=True)
+        return deliv
     right = (
         messages[cols]
+        .drop(columns=["queue_id"])
         .rename(columns={"ts": "msg_ts"})
-        .assign(ts=lambda f: f["msg_ts"])
+        .assign(ts=lambda f: f["msg_ts"], q=message_codes)
         .sort_values("ts", kind="stable")
     )
     out = pd.merge_asof(
-        deliv.sort_values("ts", kind="stable"),
+        deliv.assign(q=keys.queue[rows]).sort_values("ts", kind="stable"),
         right,
         on="ts",
-        by="queue_id",
+        by="q",
         direction="backward",
         tolerance=pd.Timedelta(days=7),
     )
-    return out.reset_index(drop=True)
+    return out.drop(columns=["q"]).reset_index(drop=True)
 
 
 def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
@@ -557,11 +611,10 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     ev["attempt"] = -1
-    stage = ev["stage"].astype("object").fillna("")
     mask = (
         (ev["kind"] == "reject")
         & (ev["conn"] >= 0)
-        & (ev["sender"].notna() | stage.isin(MESSAGE_STAGES))
+        & (ev["sender"].notna() | ev["stage"].isin(list(MESSAGE_STAGES)))
     )
     rej = ev.loc[
         mask,
@@ -699,7 +752,10 @@ def _connections(
         else pd.Series(dtype="int64")
     )
     conns["messages"] = msg_count.reindex(conns.index).fillna(0).astype("int64")
-    rej = ev.loc[(ev["kind"] == "reject") & (ev["conn"] >= 0)]
+    rej = ev.loc[
+        (ev["kind"] == "reject") & (ev["conn"] >= 0),
+        ["conn", "ts", "layer_rank", "seq", "layer", "restriction", "rule"],
+    ]
     conns["rejects"] = rej.groupby("conn").size().reindex(conns.index).fillna(0).astype("int64")
     # the first reject in time (ties: evaluation order) decides the first layer
     first = (
