@@ -40,14 +40,33 @@ def _schema() -> pa.Schema:
     return event_schema().append(pa.field("date", pa.date32()))
 
 
-def _arrow_dataset(store: Store, files: Sequence[DataFile]) -> ds.Dataset:
+def _arrow_dataset(
+    store: Store,
+    files: Sequence[DataFile],
+    dictionaries: Sequence[str] = (),
+    *,
+    large_strings: bool = False,
+) -> ds.Dataset:
+    """The files as a dataset; ``dictionaries`` read dictionary-encoded.
+
+    ``large_strings`` reads the other strings with 64-bit offsets, as pandas' Arrow-backed
+    strings hold them: converting afterwards would copy every string column.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    schema = _schema()
+    for index, field in enumerate(schema):
+        if field.name in dictionaries:
+            schema = schema.set(index, field.with_type(pa.dictionary(pa.int32(), pa.string())))
+        elif large_strings and field.type == pa.string():
+            schema = schema.set(index, field.with_type(pa.large_string()))
     return ds.dataset(
         [str(f.path) for f in files],
-        schema=_schema(),
-        format="parquet",
+        schema=schema,
+        format=ds.ParquetFileFormat(
+            read_options=ds.ParquetReadOptions(dictionary_columns=list(dictionaries))
+        ),
         partitioning=ds.partitioning(pa.schema([("date", pa.date32())]), flavor="hive"),
         partition_base_dir=str(store.events_dir),
     )
@@ -175,14 +194,32 @@ def load(
         ['ts', 'kind']
 
     """
-    import pyarrow.dataset as ds
-
-    start, end = _bound(since, "since"), _bound(until, "until")
     known = [*COLUMN_NAMES, "date"]
     wanted = list(columns) if columns is not None else known
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise ValueError(f"unknown column(s) {unknown}; columns are {known}")
+    table = _read_table(since, until, kinds=kinds, columns=wanted, store=store)
+    return _to_pandas(table, categories)
+
+
+def _read_table(
+    since: TimeBound,
+    until: TimeBound,
+    *,
+    columns: Sequence[str],
+    store: StorePath,
+    kinds: Sequence[str] | None = None,
+    dictionaries: Sequence[str] = (),
+) -> pa.Table:
+    """The Arrow table behind :func:`load`, sorted; ``dictionaries`` columns dictionary-encoded.
+
+    Dictionary columns come straight from the Parquet dictionary pages: no strings are
+    materialised and hashed again to make categoricals of them.
+    """
+    import pyarrow.dataset as ds
+
+    start, end = _bound(since, "since"), _bound(until, "until")
     first, last = _day_range(start, end)
     condition = None
     for part in (
@@ -198,15 +235,42 @@ def load(
     for attempt in range(_ATTEMPTS):
         files = target.data_files(target.read_state(), first, last)
         try:
-            table = _arrow_dataset(target, files).to_table(columns=wanted, filter=condition)
+            dataset = _arrow_dataset(target, files, dictionaries, large_strings=True)
+            table = dataset.to_table(columns=list(columns), filter=condition)
             break
         except FileNotFoundError:  # compacted or pruned meanwhile: list again
             if attempt == _ATTEMPTS - 1:
                 raise
-    order = [(c, "ascending") for c in ("ts", "source", "line_no") if c in wanted]
-    if order and table.num_rows:
+    order = [(c, "ascending") for c in ("ts", "source", "line_no") if c in columns]
+    if order and table.num_rows and not _is_sorted(table, [c for c, _ in order]):
         table = table.sort_by(order)
-    return _to_pandas(table, categories)
+    result: pa.Table = table
+    return result
+
+
+def _is_sorted(table: pa.Table, keys: Sequence[str]) -> bool:
+    """Whether ``table`` is already in ascending order of ``keys`` (nulls last).
+
+    The store is written in log order, so this is the common case; sorting would copy
+    every column through a take.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if table.num_rows < 2:
+        return True
+    ties = np.ones(table.num_rows - 1, dtype=bool)  # rows equal to the next one so far
+    for name in keys:
+        column = table.column(name)
+        if column.null_count:
+            return False
+        head, tail = column.slice(0, table.num_rows - 1), column.slice(1)
+        if not (pc.less_equal(head, tail).to_numpy(zero_copy_only=False) | ~ties).all():
+            return False
+        ties &= pc.equal(head, tail).to_numpy(zero_copy_only=False)
+        if not ties.any():
+            break
+    return True
 
 
 def _to_pandas(table: pa.Table, categories: bool) -> pd.DataFrame:

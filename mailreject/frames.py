@@ -242,16 +242,19 @@ def load_events(
 
 
 def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.DataFrame:
-    """``api.load(since, until, columns=ANALYSIS_COLUMNS, categories=True)``, a day at a time.
+    """The store's events of ``since..until`` for the analysis.
 
-    Reading day by day keeps Arrow's temporaries (the table, its sorted copy, the pandas
-    conversion) to one day's size. Days are UTC dates of ``ts``, so the days' sorted events
-    one after another are sorted as a whole (events without a time, which the analysis
-    drops, come at the end of their day instead of at the very end).
+    Low-cardinality strings come as categoricals with sorted categories (read as Parquet
+    dictionaries), integers as float64 (what :func:`mailreject.sessions.normalise` would
+    make of them), other strings as Arrow-backed strings that share the Arrow buffers.
+
+    Days are read one at a time, so a sorted copy (when a day's files are out of order) is
+    one day's size. Days are UTC dates of ``ts``, so the days' sorted events one after
+    another are sorted as a whole (events without a time, which the analysis drops, come at
+    the end of their day instead of at the very end).
     """
-    import pandas as pd
     import pyarrow as pa
-    from pandas.api.types import union_categoricals
+    import pyarrow.compute as pc
 
     from mailreject import api
 
@@ -259,26 +262,29 @@ def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.
     first, last = api._day_range(start, end)
     target = api._open(store)
     days = sorted({f.day for f in target.data_files(target.read_state(), first, last)})
-    if len(days) <= 1:
-        return api.load(
-            since=since, until=until, store=store, columns=ANALYSIS_COLUMNS, categories=True
-        )
-    pool = pa.default_memory_pool()
     cats = [c for c in api.CATEGORY_COLUMNS if c in ANALYSIS_COLUMNS]
-    parts = []
-    for i, day in enumerate(days):
+    tables = []
+    for i, day in enumerate(days or [None]):
         lo = start if i == 0 and start is not None else day
         hi = end if i == len(days) - 1 and end is not None else day
-        part = api.load(since=lo, until=hi, store=store, columns=ANALYSIS_COLUMNS)
-        parts.append(part.astype(dict.fromkeys(cats, "category")))
-        del part
-        pool.release_unused()
-    frame = pd.concat([p.drop(columns=cats) for p in parts], ignore_index=True)
+        table = api._read_table(lo, hi, columns=ANALYSIS_COLUMNS, store=store, dictionaries=cats)
+        for index, field in enumerate(table.schema):
+            if pa.types.is_integer(field.type):
+                table = table.set_column(index, field.name, pc.cast(table[index], pa.float64()))
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    del tables
+    frame: pd.DataFrame = table.to_pandas(self_destruct=True)  # frees unshared buffers
+    del table
     for name in cats:  # sorted categories, as astype("category") of the whole column
-        frame[name] = union_categoricals([p[name] for p in parts], sort_categories=True)
-    del parts
-    pool.release_unused()
-    return frame[list(ANALYSIS_COLUMNS)]
+        column = frame[name]
+        categories = column.cat.categories.astype("str")
+        if (
+            not categories.is_monotonic_increasing
+            or categories.dtype != column.cat.categories.dtype
+        ):
+            frame[name] = column.cat.set_categories(categories.sort_values(), rename=False)
+    return frame
 
 
 def events_from_text(text: str, *, year: int = 2026, tz: str = "UTC") -> pd.DataFrame:

@@ -53,8 +53,12 @@ NEUTRAL_ACTIONS = frozenset({"CONNECT", "DISCONNECT"})
 #: Stages at which a reject is part of a message attempt.
 MESSAGE_STAGES = frozenset({"MAIL", "RCPT", "DATA", "BDAT", "END-OF-MESSAGE"})
 
-#: Columns :func:`build` leaves categorical when given so (they are only compared).
-CATEGORICAL_COLUMNS = frozenset({"kind", "action", "stage", "program", "instance"})
+#: Columns :func:`build` leaves categorical when given so: the analysis only compares,
+#: groups and picks them, and codes are faster and far smaller than Python strings.
+CATEGORICAL_COLUMNS = frozenset(
+    {"kind", "action", "stage", "program", "instance", "host", "layer", "restriction"}
+    | {"rbl_zone", "rule", "source", "dsn", "proto"}
+)
 
 #: How far apart a postscreen verdict and the smtpd ``connect`` it hands over may be.
 HANDOFF_SECONDS = 120
