@@ -185,16 +185,19 @@ pub enum Value<'a> {
     Float(f64),
 }
 
-/// One event under construction: a cell per column.
+/// One event under construction: a cell per column, and which cells were set (an event
+/// fills about a third of the columns; collecting it skips the others).
 #[derive(Clone, Debug)]
 pub struct Event<'a> {
     cells: [Value<'a>; COLUMN_COUNT],
+    filled: u32,
 }
 
 impl<'a> Default for Event<'a> {
     fn default() -> Self {
         Event {
             cells: [Value::Null; COLUMN_COUNT],
+            filled: 0,
         }
     }
 }
@@ -202,10 +205,11 @@ impl<'a> Default for Event<'a> {
 impl<'a> Event<'a> {
     pub fn set(&mut self, column: Column, value: Value<'a>) {
         self.cells[column as usize] = value;
+        self.filled |= 1 << column as u32;
     }
 
     pub fn set_str(&mut self, column: Column, value: &'a str) {
-        self.cells[column as usize] = Value::Str(value);
+        self.set(column, Value::Str(value));
     }
 
     pub fn set_opt_str(&mut self, column: Column, value: Option<&'a str>) {
@@ -215,7 +219,7 @@ impl<'a> Event<'a> {
     }
 
     pub fn set_int(&mut self, column: Column, value: i64) {
-        self.cells[column as usize] = Value::Int(value);
+        self.set(column, Value::Int(value));
     }
 
     pub fn get(&self, column: Column) -> Value<'a> {
@@ -243,7 +247,7 @@ impl<'a> Event<'a> {
             },
             ColumnType::Timestamp => Value::Null,
         };
-        self.cells[column as usize] = value;
+        self.set(column, value);
     }
 }
 
@@ -286,6 +290,8 @@ enum Builder {
 /// Accumulates events column by column.
 pub struct EventColumns {
     builders: Vec<Builder>,
+    /// Rows each builder holds; behind `rows` until the column gets its next value.
+    lens: [usize; COLUMN_COUNT],
     rows: usize,
 }
 
@@ -304,7 +310,11 @@ impl EventColumns {
                 ColumnType::F64 => Builder::F64(Float64Builder::with_capacity(rows)),
             })
             .collect();
-        EventColumns { builders, rows: 0 }
+        EventColumns {
+            builders,
+            lens: [0; COLUMN_COUNT],
+            rows: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -315,32 +325,37 @@ impl EventColumns {
         self.rows == 0
     }
 
+    /// Appends an event. Only the cells the event set are visited: a column catches up on
+    /// the nulls of the rows it missed when it next gets a value, or at `finish`.
     pub fn push(&mut self, event: &Event<'_>) {
-        for (builder, cell) in self.builders.iter_mut().zip(event.cells.iter()) {
-            match (builder, *cell) {
-                (Builder::Str(b), Value::Str(s)) => b.append_value(s),
-                (Builder::Str(b), _) => b.append_null(),
-                (Builder::Timestamp(b), Value::Int(v)) => b.append_value(v),
-                (Builder::Timestamp(b), _) => b.append_null(),
-                (Builder::I16(b), Value::Int(v)) => b.append_option(i16::try_from(v).ok()),
-                (Builder::I16(b), _) => b.append_null(),
-                (Builder::I32(b), Value::Int(v)) => b.append_option(i32::try_from(v).ok()),
-                (Builder::I32(b), _) => b.append_null(),
-                (Builder::I64(b), Value::Int(v)) => b.append_value(v),
-                (Builder::I64(b), _) => b.append_null(),
-                (Builder::F64(b), Value::Float(v)) => b.append_value(v),
-                (Builder::F64(b), Value::Int(v)) => b.append_value(v as f64),
-                (Builder::F64(b), _) => b.append_null(),
+        let row = self.rows;
+        let mut filled = event.filled;
+        while filled != 0 {
+            let i = filled.trailing_zeros() as usize;
+            filled &= filled - 1;
+            if let Value::Null = event.cells[i] {
+                continue;
             }
+            let builder = &mut self.builders[i];
+            if self.lens[i] < row {
+                builder.append_nulls(row - self.lens[i]);
+            }
+            builder.append(event.cells[i]);
+            self.lens[i] = row + 1;
         }
         self.rows += 1;
     }
 
     pub fn finish(mut self) -> Result<RecordBatch, ArrowError> {
+        let rows = self.rows;
         let arrays: Vec<ArrayRef> = self
             .builders
             .iter_mut()
-            .map(|b| -> ArrayRef {
+            .zip(self.lens)
+            .map(|(b, len)| -> ArrayRef {
+                if len < rows {
+                    b.append_nulls(rows - len);
+                }
                 match b {
                     Builder::Timestamp(b) => Arc::new(b.finish()),
                     Builder::Str(b) => Arc::new(b.finish()),
@@ -352,6 +367,38 @@ impl EventColumns {
             })
             .collect();
         RecordBatch::try_new(schema(), arrays)
+    }
+}
+
+impl Builder {
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::Timestamp(b) => b.append_nulls(n),
+            Builder::Str(b) => b.append_nulls(n),
+            Builder::I16(b) => b.append_nulls(n),
+            Builder::I32(b) => b.append_nulls(n),
+            Builder::I64(b) => b.append_nulls(n),
+            Builder::F64(b) => b.append_nulls(n),
+        }
+    }
+
+    /// Appends a value of the column's type; a value of another type is a null.
+    fn append(&mut self, value: Value<'_>) {
+        match (self, value) {
+            (Builder::Str(b), Value::Str(s)) => b.append_value(s),
+            (Builder::Str(b), _) => b.append_null(),
+            (Builder::Timestamp(b), Value::Int(v)) => b.append_value(v),
+            (Builder::Timestamp(b), _) => b.append_null(),
+            (Builder::I16(b), Value::Int(v)) => b.append_option(i16::try_from(v).ok()),
+            (Builder::I16(b), _) => b.append_null(),
+            (Builder::I32(b), Value::Int(v)) => b.append_option(i32::try_from(v).ok()),
+            (Builder::I32(b), _) => b.append_null(),
+            (Builder::I64(b), Value::Int(v)) => b.append_value(v),
+            (Builder::I64(b), _) => b.append_null(),
+            (Builder::F64(b), Value::Float(v)) => b.append_value(v),
+            (Builder::F64(b), Value::Int(v)) => b.append_value(v as f64),
+            (Builder::F64(b), _) => b.append_null(),
+        }
     }
 }
 
@@ -384,6 +431,32 @@ mod tests {
         assert!(e.is_null(Column::SmtpCode));
         e.set_text(Column::ClientPort, "25");
         assert_eq!(e.get(Column::ClientPort), Value::Int(25));
+    }
+
+    #[test]
+    fn columns_catch_up_on_missed_rows() {
+        use arrow_array::cast::AsArray;
+        use arrow_array::Array;
+        let mut cols = EventColumns::with_capacity(1);
+        let mut e = Event::default();
+        e.set_str(Column::Detail, "a");
+        cols.push(&e);
+        cols.push(&Event::default());
+        let mut e = Event::default();
+        e.set_str(Column::Detail, "b");
+        e.set_text(Column::SmtpCode, "not a number");
+        e.set_int(Column::Size, 7);
+        cols.push(&e);
+        let batch = cols.finish().unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        let detail = batch.column(Column::Detail as usize).as_string::<i32>();
+        assert_eq!(
+            detail.iter().collect::<Vec<_>>(),
+            [Some("a"), None, Some("b")]
+        );
+        assert_eq!(batch.column(Column::SmtpCode as usize).null_count(), 3);
+        assert_eq!(batch.column(Column::Size as usize).null_count(), 2);
+        assert_eq!(batch.column(Column::Host as usize).null_count(), 3);
     }
 
     #[test]
