@@ -113,12 +113,7 @@ impl Program {
     /// Compiles `pattern` when it is anchored at the start and within the subset; None
     /// leaves it to the regex.
     pub fn compile(pattern: &str) -> Option<Program> {
-        let hir = ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(pattern)
-            .ok()?;
+        let hir = parse_hir(pattern)?;
         let HirKind::Concat(parts) = hir.kind() else {
             return None;
         };
@@ -404,6 +399,17 @@ impl Program {
         }
         Outcome::NoMatch
     }
+}
+
+/// The syntax tree of a rule pattern, read as `rules::compile_pattern` reads it (bytes,
+/// ASCII classes).
+pub fn parse_hir(pattern: &str) -> Option<Hir> {
+    ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()
 }
 
 fn byte_set(class: &Class) -> Option<ByteSet> {

@@ -10,11 +10,11 @@ use rustc_hash::FxHashMap;
 use arrow_array::RecordBatch;
 use jiff::tz::TimeZone;
 use memchr::memchr_iter;
-use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::backtrack::{Frame, Outcome as Backtrack};
 use crate::columns::{Column, Event, EventColumns, Value};
 use crate::envelope::{parse_journal, parse_syslog, Clock, Envelope, Skip};
+use crate::prefilter::Prefilter;
 use crate::rules::{compile, Rule, RuleError, Shape, Target, KINDS};
 use crate::scan::{
     cleanup_reject, key_values, parse_client, smtpd_reject, split_queue_id, split_status, Reject,
@@ -30,12 +30,13 @@ pub enum Format {
     Journal,
 }
 
-/// The rules of one (daemon, shape) pair, tried as one regex set.
+/// The rules of one (daemon, shape) pair.
 struct Group {
     shape: Shape,
-    /// Rules with a `match`, in priority order, parallel to the patterns of `set`.
+    /// Rules with a `match`, in priority order.
     matching: Vec<usize>,
-    set: RegexSet,
+    /// For reject shapes: which of `matching` can explain a reply, by their literals.
+    prefilter: Prefilter,
     /// The first rule of the group without a `match`.
     fallback: Option<usize>,
 }
@@ -93,6 +94,8 @@ struct Scratch {
     /// Capture positions per rule: group g starts at `2g` and ends at `2g + 1`.
     slots: Vec<Vec<Option<usize>>>,
     stack: Vec<Frame>,
+    /// The literals a reject group's prefilter found in the reply.
+    seen: Vec<bool>,
 }
 
 impl Scratch {
@@ -107,6 +110,7 @@ impl Scratch {
                 .map(|r| vec![None; r.regex.as_ref().map_or(0, |re| 2 * re.captures_len())])
                 .collect(),
             stack: Vec::new(),
+            seen: Vec::new(),
         }
     }
 }
@@ -135,17 +139,18 @@ impl Engine {
                 .filter(|i| rules[*i].regex.is_some())
                 .collect();
             let fallback = idx.iter().copied().find(|i| rules[*i].regex.is_none());
-            let patterns = matching
-                .iter()
-                .filter_map(|i| rules[*i].regex.as_ref().map(|r| r.as_str().to_string()));
-            let set = RegexSetBuilder::new(patterns)
-                .unicode(false)
-                .build()
-                .map_err(|e| RuleError(format!("rules for {}: {e}", key.0)))?;
+            let prefilter = Prefilter::new(if key.1.is_reject() {
+                matching
+                    .iter()
+                    .filter_map(|i| rules[*i].regex.as_ref().map(|r| r.as_str()))
+                    .collect()
+            } else {
+                Vec::new()
+            });
             dispatch.entry(key.0).or_default().push(Group {
                 shape: key.1,
                 matching,
-                set,
+                prefilter,
                 fallback,
             });
         }
@@ -340,15 +345,20 @@ impl Engine {
         None
     }
 
-    /// The first rule of the group (in priority order) whose regex matches, for reject
-    /// texts: one pass of the regex set over the reply.
-    fn first_match(&self, group: &Group, text: &str) -> Option<usize> {
-        group
-            .set
-            .matches(text.as_bytes())
+    /// The first rule of the group (in priority order) whose pattern matches a reject
+    /// text, leaving its captures in the scratch space; the prefilter skips the rules whose
+    /// literal the text lacks.
+    fn first_match(&self, group: &Group, text: &str, scratch: &mut Scratch) -> Option<usize> {
+        let mut seen = std::mem::take(&mut scratch.seen);
+        group.prefilter.scan(text.as_bytes(), &mut seen);
+        let found = group
+            .matching
             .iter()
-            .next()
-            .map(|pattern| group.matching[pattern])
+            .enumerate()
+            .find(|&(k, &i)| group.prefilter.may_match(k, &seen) && self.capture(i, text, scratch))
+            .map(|(_, &i)| i);
+        scratch.seen = seen;
+        found
     }
 
     /// The first rule in priority order whose anchored literal prefix and pattern match,
@@ -400,8 +410,9 @@ impl Engine {
         event: &mut Event<'a>,
         scratch: &mut Scratch,
     ) -> Outcome {
-        match self.first_match(group, text).or(group.fallback) {
-            Some(i) => self.finish_rule(i, text, event, group.shape, scratch, false),
+        match self.first_match(group, text, scratch).or(group.fallback) {
+            // The fallback has no pattern, so nothing is left to capture either way.
+            Some(i) => self.finish_rule(i, text, event, group.shape, scratch, true),
             None => {
                 event.set_str(Column::Layer, "other");
                 Outcome { unmatched: true }

@@ -3,12 +3,13 @@
 //! The crate is deliberately small and single-purpose. `envelope` frames syslog and
 //! journal lines, `scan` finds the generic fields by structure, `rules` compiles the
 //! declarative catalogue in `parsers/rules/`, `backtrack` matches its anchored patterns
-//! cheaply, `engine` ties them together and `columns` collects the events. The PyO3 bindings live behind the `python` feature.
+//! cheaply, `prefilter` narrows the reject rules to try, `engine` ties them together and `columns` collects the events. The PyO3 bindings live behind the `python` feature.
 
 pub mod backtrack;
 pub mod columns;
 pub mod engine;
 pub mod envelope;
+pub mod prefilter;
 pub mod rules;
 pub mod scan;
 
