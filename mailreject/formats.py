@@ -138,28 +138,71 @@ def parquet_metadata() -> dict[bytes, bytes]:
     return {b"mailreject.schema_version": SCHEMA_VERSION.encode()}
 
 
-class ParquetFileWriter:
-    """A single Parquet file, zstd-compressed, dictionary-encoded, with statistics."""
+#: Columns whose values only grow (line numbers) or nearly (times): delta encoding is
+#: smaller and cheaper than a dictionary of values that are all different.
+_DELTA_COLUMNS = ("ts", "line_no")
+#: Per-client values and free text: their min/max statistics span nearly everything in any
+#: row group, so they prune nothing, and computing them cost ~10% of the encoding.
+_NO_STATISTICS = ("client_name", "client_ip", "helo", "sender", "recipient", "queue_id", "detail")
 
-    def __init__(self, path: Path | IO[bytes], schema: pa.Schema) -> None:
+
+class ParquetFileWriter:
+    """A single Parquet file, zstd-compressed, dictionary-encoded, with statistics.
+
+    Args:
+        path: File or binary stream to write.
+        schema: The event schema.
+        row_group_rows: Batches are gathered into row groups of at least this many rows
+            (the last one excepted). Larger row groups encode faster (fewer dictionaries and
+            pages) and compress better, at the cost of holding the batches meanwhile; 0
+            writes each batch as it comes (the store, which keeps a writer per day open).
+
+    """
+
+    def __init__(self, path: Path | IO[bytes], schema: pa.Schema, row_group_rows: int = 0) -> None:
         import pyarrow.parquet as pq
 
         self.schema = schema.with_metadata(parquet_metadata())
+        names = schema.names
         self.writer = pq.ParquetWriter(
             path,
             self.schema,
             compression="zstd",
             compression_level=1,
-            use_dictionary=True,
-            write_statistics=True,
+            use_dictionary=[n for n in names if n not in _DELTA_COLUMNS],
+            column_encoding={n: "DELTA_BINARY_PACKED" for n in _DELTA_COLUMNS if n in names},
+            write_statistics=[n for n in names if n not in _NO_STATISTICS],
         )
+        self.row_group_rows = row_group_rows
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows:
-            self.writer.write_batch(batch.replace_schema_metadata(self.schema.metadata))
+        if not batch.num_rows:
+            return
+        self.pending.append(batch.replace_schema_metadata(self.schema.metadata))
+        self.pending_rows += batch.num_rows
+        if self.pending_rows >= self.row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            import pyarrow as pa
+
+            self.writer.write_table(pa.Table.from_batches(self.pending, self.schema))
+            self.pending, self.pending_rows = [], 0
 
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self._flush()
+        finally:
+            self.writer.close()
+
+
+#: Row groups of `mailreject parse --format parquet` files: ~6 blocks of a busy MX log.
+#: Encoding 789k events took 0.68 s of CPU with a row group per block, 0.51 s with these
+#: (0.48 s with twice as many rows, for twice the memory held).
+PARSE_ROW_GROUP_ROWS = 64 * 1024
 
 
 def make_writer(
@@ -171,7 +214,7 @@ def make_writer(
 
         if binary_out is None:
             raise ValueError("parquet output needs a file or a binary stream")
-        return ParquetFileWriter(binary_out, event_schema())
+        return ParquetFileWriter(binary_out, event_schema(), row_group_rows=PARSE_ROW_GROUP_ROWS)
     if text_out is None:
         raise ValueError(f"{fmt} output needs a text stream")
     if fmt == "jsonl":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from mailreject.schema import COLUMN_NAMES
-from mailreject.sessions import Sessions, _empty_frame, build, restriction_label
+from mailreject.sessions import Sessions, _empty_frame, build, per_combination, restriction_label
 from mailreject.status import UsageError
 
 if TYPE_CHECKING:
@@ -95,8 +95,22 @@ def _network_fast(ip: Any, v4: int, v6: int) -> Any:
 
 
 def _nets(ips: pd.Series, v4: int, v6: int) -> pd.Series:
-    uniq = {ip: _network_fast(ip, v4, v6) for ip in ips.dropna().unique()}
-    return ips.map(uniq).astype("object")
+    """The network of each address (missing: NaN), computed once per distinct address."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(ips)
+    names = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    nets = np.full(len(names) + 1, np.nan, dtype=object)  # the last entry: code -1
+    plain = np.zeros(len(names), dtype=bool)
+    if v4 == 24 and len(names):  # the common case, in Arrow: the first three octets as written
+        plain = names.str.fullmatch(_PLAIN_V4.pattern).to_numpy(dtype=bool)
+        nets[:-1][plain] = (
+            names[plain].str.replace(r"\.[0-9]+$", ".0/24", regex=True).to_numpy(dtype=object)
+        )
+    for i in np.flatnonzero(~plain):
+        nets[i] = _network_fast(names.iat[i], v4, v6)
+    return pd.Series(nets[codes], index=ips.index, dtype="object")
 
 
 def _rejects(s: Sessions) -> pd.DataFrame:
@@ -105,6 +119,10 @@ def _rejects(s: Sessions) -> pd.DataFrame:
 
 def _label(frame: pd.DataFrame) -> pd.Series:
     """Restriction label; DNSBL restrictions of the rbl layer get their zone."""
+    return per_combination(frame, ["restriction", "rule", "layer", "rbl_zone"], _zone_label)
+
+
+def _zone_label(frame: pd.DataFrame) -> pd.Series:
     label = restriction_label(frame)
     zone = frame["rbl_zone"].astype("object")
     with_zone = (frame["layer"] == "rbl") & zone.notna()

@@ -20,9 +20,9 @@ client address and the time the smtpd session was open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailreject.schema import LAYERS
 from mailreject.segments import Segments, sorted_codes
@@ -43,6 +43,8 @@ __all__ = [
     "normalise",
     "restriction_label",
 ]
+
+T = TypeVar("T")
 
 #: postscreen actions meaning the client was handed to (or allowed through to) smtpd.
 PASS_ACTIONS = frozenset({"PASS NEW", "PASS OLD", "WHITELISTED", "ALLOWLISTED"})
@@ -97,12 +99,20 @@ class Sessions:
     deliveries: pd.DataFrame
     order: list[str]
     rejects: pd.DataFrame | None = None
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def reject_events(self) -> pd.DataFrame:
         """The ``reject`` events (cached)."""
         if self.rejects is None:
             self.rejects = self.events.loc[self.events["kind"] == "reject"]
         return self.rejects
+
+    def cached(self, name: str, make: Callable[[Sessions], T]) -> T:
+        """``make(self)``, computed once: for intermediate tables several analyses share."""
+        if name not in self.memo:
+            self.memo[name] = make(self)
+        value: T = self.memo[name]
+        return value
 
 
 def restriction_label(frame: pd.DataFrame) -> pd.Series:
@@ -115,11 +125,41 @@ def restriction_label(frame: pd.DataFrame) -> pd.Series:
         ['x', '(b.c)']
 
     """
+    return per_combination(frame, ["restriction", "rule"], _restriction_label)
+
+
+def _restriction_label(frame: pd.DataFrame) -> pd.Series:
     import pandas as pd
 
     named = frame["restriction"].astype("object")
     fallback = "(" + frame["rule"].astype("object").fillna("?").astype(str) + ")"
     return pd.Series(named.where(named.notna(), fallback), index=frame.index, dtype="object")
+
+
+def per_combination(
+    frame: pd.DataFrame, columns: list[str], compute: Callable[[pd.DataFrame], pd.Series]
+) -> pd.Series:
+    """``compute(frame[columns])``, evaluated once per distinct combination of the columns.
+
+    For labels made of a few low-cardinality columns: string operations on a handful of
+    distinct rows instead of on every event.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"a": ["x", "y", "x"]})
+        >>> per_combination(frame, ["a"], lambda f: f["a"] + "!").tolist()
+        ['x!', 'y!', 'x!']
+
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not len(frame):
+        return compute(frame[columns])
+    codes = frame.groupby(columns, dropna=False, observed=True, sort=False).ngroup().to_numpy()
+    _, first = np.unique(codes, return_index=True)  # group numbers follow first appearance
+    values = compute(frame[columns].iloc[first]).to_numpy(dtype=object)
+    return pd.Series(values[codes], index=frame.index, dtype="object")
 
 
 def _endswith(values: pd.Series, suffix: str) -> pd.Series:
@@ -650,11 +690,15 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
     }
     if not len(rej):
         return _empty_frame(cols)
-    rej = rej.sort_values(["conn", "ts", "seq"], kind="stable")
-    sender = rej["sender"].astype("object").fillna("\x00")
-    new = (rej["conn"] != rej["conn"].shift()) | (sender != sender.shift())
-    rej["attempt"] = np.cumsum(new.to_numpy()) - 1
-    ev.loc[rej.index, "attempt"] = rej["attempt"].to_numpy()
+    # rows are in (ts, seq) order already: a stable sort by connection keeps it within one
+    rej = rej.iloc[np.argsort(rej["conn"].to_numpy(), kind="stable")]
+    conn = rej["conn"].to_numpy()
+    sender = pd.factorize(rej["sender"])[0]  # missing: -1, a sender of its own
+    new = np.r_[True, (conn[1:] != conn[:-1]) | (sender[1:] != sender[:-1])]
+    rej["attempt"] = np.cumsum(new) - 1
+    attempt = ev["attempt"].to_numpy(dtype="int64", copy=True)
+    attempt[rej.index.to_numpy()] = rej["attempt"].to_numpy()
+    ev["attempt"] = attempt
     rej["label"] = restriction_label(rej)
     rej["temp"] = (rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)
     g = rej.groupby("attempt", sort=True)
@@ -673,13 +717,11 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if len(messages):
-        accepted = set(
-            zip(messages["conn"].astype("int64"), messages["sender"].fillna("\x00"), strict=True)
+        accepted = pd.MultiIndex.from_arrays(
+            [messages["conn"].astype("int64"), messages["sender"].fillna("\x00")]
         )
-        keys = zip(table["conn"], table["sender"].fillna("\x00"), strict=True)
-        table["queued"] = table["had_queue_id"] | pd.Series(
-            [k in accepted for k in keys], index=table.index, dtype="bool"
-        )
+        tried = pd.MultiIndex.from_arrays([table["conn"], table["sender"].fillna("\x00")])
+        table["queued"] = table["had_queue_id"] | tried.isin(accepted)
     else:
         table["queued"] = table["had_queue_id"]
     return table.drop(columns=["had_queue_id"]).reset_index()

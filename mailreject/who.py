@@ -138,11 +138,15 @@ def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
         [['<>', 1]]
 
     """
+    import numpy as np
+    import pandas as pd
+
     rej = _rejects(_sessions(events))
-    sender = rej["sender"].astype("object")
-    uniq = {v: (v.rpartition("@")[2].lower() if v else "<>") for v in sender.dropna().unique()}
-    domain = sender.map(uniq).astype("object")
-    return _top(rej, domain, "sender_domain", n)
+    codes, uniques = pd.factorize(rej["sender"])
+    domains = np.array(
+        [v.rpartition("@")[2].lower() if v else "<>" for v in uniques] + [np.nan], dtype=object
+    )
+    return _top(rej, pd.Series(domains[codes], index=rej.index), "sender_domain", n)
 
 
 def top_recipients(events: Events, n: int = 20) -> pd.DataFrame:
@@ -236,6 +240,10 @@ def is_allowlist(zone: str) -> bool:
 
 
 def _dnsbl_sets(s: Sessions) -> tuple[dict[str, set[str]], pd.DataFrame]:
+    return s.cached("dnsbl_sets", _make_dnsbl_sets)
+
+
+def _make_dnsbl_sets(s: Sessions) -> tuple[dict[str, set[str]], pd.DataFrame]:
     ev = s.events
     hits = ev.loc[
         ev["rbl_zone"].notna() & ev["client_ip"].notna() & ev["kind"].isin(["reject", "dnsbl"]),
@@ -287,16 +295,17 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
     if not sets:
         return _empty(cols)
     ev = s.events
-    action = ev["action"].astype("object").fillna("")
+    action = ev["action"]
     other = ev.loc[
         (
             (ev["kind"] == "reject")
             & ev["rbl_zone"].isna()
             & (ev["layer"] != "rbl")
-            & (ev["restriction"].astype("object").fillna("") != "postscreen_dnsbl_action")
+            & (ev["restriction"] != "postscreen_dnsbl_action")  # missing: not equal
         )
         | (
             (ev["kind"] == "postscreen")
+            & action.notna()
             & ~action.isin(
                 [
                     "",
