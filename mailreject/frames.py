@@ -109,7 +109,7 @@ def _nets(ips: pd.Series, v4: int, v6: int) -> pd.Series:
             names[plain].str.replace(r"\.[0-9]+$", ".0/24", regex=True).to_numpy(dtype=object)
         )
     for i in np.flatnonzero(~plain):
-        nets[i] = _network_fast(names.iat[i], v4, v6)
+        nets[i] = _network_fast(names.iat[int(i)], v4, v6)
     return pd.Series(nets[codes], index=ips.index, dtype="object")
 
 
