@@ -135,9 +135,20 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _recipient_keys(frame: pd.DataFrame) -> pd.Series:
-    """Distinct rejected recipients are counted per connection (unlinked lines alone)."""
-    conn = frame["conn"].where(frame["conn"] >= 0, -frame["seq"] - 1)
-    return conn.astype(str) + "\x00" + frame["recipient"].astype("object").fillna("").astype(str)
+    """Distinct rejected recipients are counted per connection (unlinked lines alone).
+
+    Returns:
+        One integer per (connection, recipient): equal keys, same pair.
+
+    """
+    import numpy as np
+    import pandas as pd
+
+    conn = frame["conn"].where(frame["conn"] >= 0, -frame["seq"] - 1).to_numpy(dtype=np.int64)
+    codes, uniques = pd.factorize(frame["recipient"], use_na_sentinel=False)
+    if len(conn):
+        conn = conn - conn.min()
+    return pd.Series(conn * (len(uniques) + 1) + codes, index=frame.index)
 
 
 def _by_count(values: Iterable[Any]) -> list[Any]:

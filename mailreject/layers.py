@@ -41,9 +41,11 @@ def _reject_counts(rej: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         {
             "events": g.size(),
             "temporary": ((code >= 400) & (code < 500)).groupby([rej[k] for k in keys]).sum(),
-            "sessions": rej.loc[rej["conn"] >= 0].groupby(keys)["conn"].nunique(),
-            "attempts": rej.loc[rej["attempt"] >= 0].groupby(keys)["attempt"].nunique(),
-            "recipients": rej.loc[rej["recipient"].notna()]
+            "sessions": rej.loc[rej["conn"] >= 0, [*keys, "conn"]].groupby(keys)["conn"].nunique(),
+            "attempts": rej.loc[rej["attempt"] >= 0, [*keys, "attempt"]]
+            .groupby(keys)["attempt"]
+            .nunique(),
+            "recipients": rej.loc[rej["recipient"].notna(), [*keys, "conn", "seq", "recipient"]]
             .assign(k=_recipient_keys)
             .groupby(keys)["k"]
             .nunique(),
@@ -159,7 +161,7 @@ def restrictions(
     table["share"] = table["sessions"] / total
     conns = s.connections.dropna(subset=["first_layer"])
     first = (
-        rej.loc[rej["conn"] >= 0]
+        rej.loc[rej["conn"] >= 0, ["conn", "ts", "layer_rank", "seq", "layer", "label"]]
         .sort_values(["conn", "ts", "layer_rank", "seq"], kind="stable")
         .drop_duplicates("conn")
     )

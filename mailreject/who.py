@@ -28,17 +28,25 @@ if TYPE_CHECKING:
 
 
 def _top(frame: pd.DataFrame, key: pd.Series, name: str, n: int) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
     cols = [name, "rejects", "clients", "connections", "layers", "first_seen", "last_seen"]
-    frame = frame[["client_ip", "conn", "layer", "ts"]].assign(_key=key.astype("object"))
-    frame = frame.dropna(subset=["_key"])
-    if not len(frame):
+    codes, uniques = pd.factorize(key)  # missing: -1
+    if not len(uniques):
         return _empty(cols)
-    sizes = frame.groupby("_key", sort=False).size()
-    counts = sizes.rename_axis("_key").reset_index(name="rejects")
+    counts = pd.DataFrame(
+        {
+            "_key": np.asarray(uniques, dtype=object),
+            "rejects": np.bincount(codes[codes >= 0], minlength=len(uniques)),
+            "_code": np.arange(len(uniques)),
+        }
+    )
     counts = counts.sort_values(["rejects", "_key"], ascending=[False, True], kind="stable").head(n)
-    frame = frame.loc[frame["_key"].isin(counts["_key"])]
+    # only the rows of the top keys are looked at again
+    rows = np.flatnonzero(np.isin(codes, counts["_code"].to_numpy()))
+    frame = frame[["client_ip", "conn", "layer", "ts"]].iloc[rows]
+    frame = frame.assign(_key=np.asarray(uniques, dtype=object)[codes[rows]])
     g = frame.groupby("_key", sort=False)
     out = pd.DataFrame(
         {
@@ -95,7 +103,7 @@ def top_networks(events: Events, n: int = 20) -> pd.DataFrame:
     """
     s = _sessions(events)
     rej = _rejects(s)
-    return _top(rej, _nets(rej["client_ip"].astype("object"), 24, 48), "network", n)
+    return _top(rej, _nets(rej["client_ip"], 24, 48), "network", n)
 
 
 def top_names(events: Events, n: int = 20) -> pd.DataFrame:
@@ -465,12 +473,14 @@ def postscreen_actions(events: Events) -> pd.DataFrame:
     ps = ev.loc[ev["kind"] == "postscreen", ["action", "restriction", "client_ip"]]
     if not len(ps):
         return _empty(["action", "restriction", "events", "clients"])
+    clients = pd.factorize(ps["client_ip"])[0]  # integers count faster than strings
+    ps = ps.assign(client=pd.Series(clients, index=ps.index).where(clients >= 0))
     g = ps.groupby(ps["action"].astype("object").fillna("?"))
     out = pd.DataFrame(
         {
             "restriction": g["restriction"].first(),
             "events": g.size(),
-            "clients": g["client_ip"].nunique(),
+            "clients": g["client"].nunique(),
         }
     )
     out.index.name = "action"
