@@ -184,14 +184,29 @@ impl Engine {
             kind_counts: [0; KINDS.len()],
             unparsed: FxHashMap::default(),
         };
+        // Blocks without NUL bytes that are valid UTF-8 are the norm: checked once here,
+        // their lines skip the per-line checks (newlines are character boundaries).
+        let clean = match memchr::memchr(0, data) {
+            None => std::str::from_utf8(data).ok(),
+            Some(_) => None,
+        };
         let mut start = 0usize;
         let unterminated = data.last().is_some_and(|b| *b != b'\n');
         let ends = memchr_iter(b'\n', data).chain(unterminated.then_some(data.len()));
         for (line_no, end) in (ctx.first_line_no..).zip(ends) {
             let raw = &data[start..end];
+            let checked = clean.and_then(|text| text.get(start..end));
             start = end + 1;
             stats.lines += 1;
-            self.parse_line(raw, line_no, ctx, &mut work, &mut columns, &mut stats);
+            self.parse_line(
+                raw,
+                checked,
+                line_no,
+                ctx,
+                &mut work,
+                &mut columns,
+                &mut stats,
+            );
         }
         for (kind, n) in KINDS.iter().zip(work.kind_counts) {
             if n > 0 {
@@ -205,9 +220,13 @@ impl Engine {
         Ok((columns.finish()?, stats))
     }
 
+    /// Parses one line; `checked` is the same line when it is known to be valid UTF-8
+    /// without NUL bytes.
+    #[allow(clippy::too_many_arguments)]
     fn parse_line(
         &self,
         raw: &[u8],
+        checked: Option<&str>,
         line_no: i64,
         ctx: &BlockContext<'_>,
         work: &mut Work,
@@ -219,19 +238,26 @@ impl Engine {
             *stats.skipped.entry(Skip::TooLong.name()).or_default() += 1;
             return;
         }
-        // A crash can leave a run of NUL bytes in front of the next good line.
-        let trimmed_nul = raw.iter().take_while(|b| **b == 0).count();
-        let line = &raw[trimmed_nul..];
-        if memchr::memchr(0, line).is_some() {
-            *stats.skipped.entry(Skip::Binary.name()).or_default() += 1;
-            return;
-        }
-        // Valid UTF-8 is the norm: check it with the fast validator, repair only when not.
-        let text = match std::str::from_utf8(line) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(line),
+        let (line, text, repaired) = match checked.and_then(|c| c.get(..raw.len())) {
+            Some(text) => (raw, std::borrow::Cow::Borrowed(text), false),
+            None => {
+                // A crash can leave a run of NUL bytes in front of the next good line.
+                let trimmed_nul = raw.iter().take_while(|b| **b == 0).count();
+                let line = &raw[trimmed_nul..];
+                if memchr::memchr(0, line).is_some() {
+                    *stats.skipped.entry(Skip::Binary.name()).or_default() += 1;
+                    return;
+                }
+                // Valid UTF-8 is the norm: check it with the fast validator, repair only
+                // when not.
+                let text = match std::str::from_utf8(line) {
+                    Ok(s) => std::borrow::Cow::Borrowed(s),
+                    Err(_) => String::from_utf8_lossy(line),
+                };
+                let repaired = trimmed_nul > 0 || matches!(text, std::borrow::Cow::Owned(_));
+                (line, text, repaired)
+            }
         };
-        let repaired = trimmed_nul > 0 || matches!(text, std::borrow::Cow::Owned(_));
         let parsed = match ctx.format {
             Format::Syslog => parse_syslog(&text).map(|(stamp, mut env)| {
                 env.ts = work.clock.resolve(stamp);
@@ -250,7 +276,12 @@ impl Engine {
             stats.repaired += 1;
         }
         let mut event = Event::default();
-        match self.apply_rules(&envelope, &mut event, &mut work.scratch) {
+        // `postfix-out/smtpd`: instance `postfix-out`, daemon `smtpd`.
+        let (instance, daemon) = match envelope.program.rsplit_once('/') {
+            Some((instance, daemon)) => (Some(instance), daemon),
+            None => (None, envelope.program.as_ref()),
+        };
+        match self.apply_rules(&envelope, daemon, &mut event, &mut work.scratch) {
             Some(outcome) => {
                 if let Some(ts) = envelope.ts {
                     event.set_int(Column::Ts, ts);
@@ -259,9 +290,7 @@ impl Engine {
                 }
                 event.set_str(Column::Host, &envelope.host);
                 event.set_str(Column::Program, &envelope.program);
-                if let Some((instance, _)) = envelope.program.rsplit_once('/') {
-                    event.set_str(Column::Instance, instance);
-                }
+                event.set_opt_str(Column::Instance, instance);
                 if let Some(pid) = envelope.pid {
                     event.set_int(Column::Pid, i64::from(pid));
                 }
@@ -292,13 +321,10 @@ impl Engine {
     fn apply_rules<'a>(
         &'a self,
         env: &'a Envelope<'a>,
+        daemon: &str,
         event: &mut Event<'a>,
         scratch: &mut Scratch,
     ) -> Option<Outcome> {
-        let daemon = env
-            .program
-            .rsplit_once('/')
-            .map_or(env.program.as_ref(), |(_, d)| d);
         let groups = self.dispatch.get(daemon)?;
         let (queue_id, _, body) = split_queue_id(&env.message);
         for group in groups {
