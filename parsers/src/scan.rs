@@ -68,7 +68,8 @@ fn is_queue_id(id: &str) -> bool {
 
 /// Splits a leading `QUEUEID: ` or `NOQUEUE: ` off a message. The id is None for NOQUEUE.
 pub fn split_queue_id(message: &str) -> (Option<&str>, bool, &str) {
-    if let Some(colon) = message.as_bytes().iter().take(22).position(|c| *c == b':') {
+    let head = &message.as_bytes()[..message.len().min(22)];
+    if let Some(colon) = memchr::memchr(b':', head) {
         let id = &message[..colon];
         if message.as_bytes().get(colon + 1) == Some(&b' ') && is_queue_id(id) {
             let rest = &message[colon + 2..];
@@ -85,12 +86,12 @@ pub fn split_queue_id(message: &str) -> (Option<&str>, bool, &str) {
 /// Parses `name[addr]`, `[addr]` or `name[addr]:port` at the start of `s`; returns the
 /// client and the bytes consumed.
 pub fn parse_client(s: &str) -> Option<(Client<'_>, usize)> {
-    let open = s.find('[')?;
+    let open = memchr::memchr(b'[', s.as_bytes())?;
     let name = &s[..open];
-    if name.contains([' ', ']', ';', ',']) {
+    if name.bytes().any(|c| matches!(c, b' ' | b']' | b';' | b',')) {
         return None;
     }
-    let close = open + s[open..].find(']')?;
+    let close = open + memchr::memchr(b']', &s.as_bytes()[open..])?;
     let ip = &s[open + 1..close];
     let mut used = close + 1;
     let mut port = None;
@@ -380,7 +381,9 @@ pub fn key_values(s: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     let mut rest = s;
     while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else { break };
+        let Some(eq) = memchr::memchr(b'=', rest.as_bytes()) else {
+            break;
+        };
         let key = &rest[..eq];
         if key.is_empty() || !key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
             break;
