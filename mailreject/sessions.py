@@ -496,7 +496,11 @@ def _smtpd_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFram
             "start": _at(ev["ts"], seg.first(valid_ts)),
             "end": _at(ev["ts"], seg.last(valid_ts)),
             "program": _at(ev["program"], seg.first(_valid(ev["program"]))),
-            "plain_smtpd": ~instance.astype("object").fillna("").str.contains("/", regex=False),
+            "plain_smtpd": ~per_combination(
+                pd.DataFrame({"instance": instance}),
+                ["instance"],
+                lambda f: f["instance"].astype("object").fillna("").str.contains("/", regex=False),
+            ).astype(bool),
             "key": keys.pair(host_at, ip_at),
         }
     )
@@ -717,11 +721,15 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if len(messages):
-        accepted = pd.MultiIndex.from_arrays(
-            [messages["conn"].astype("int64"), messages["sender"].fillna("\x00")]
-        )
-        tried = pd.MultiIndex.from_arrays([table["conn"], table["sender"].fillna("\x00")])
-        table["queued"] = table["had_queue_id"] | tried.isin(accepted)
+        # (connection, sender) pairs as integers: one code space for both tables' senders
+        senders = pd.factorize(
+            pd.concat([messages["sender"], table["sender"]], ignore_index=True),
+            use_na_sentinel=False,
+        )[0]
+        span = len(senders) + 1
+        accepted = messages["conn"].to_numpy(dtype="int64") * span + senders[: len(messages)]
+        tried = table["conn"].to_numpy(dtype="int64") * span + senders[len(messages) :]
+        table["queued"] = table["had_queue_id"] | np.isin(tried, accepted)
     else:
         table["queued"] = table["had_queue_id"]
     return table.drop(columns=["had_queue_id"]).reset_index()
