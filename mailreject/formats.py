@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import queue
 import re
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -156,10 +158,19 @@ class ParquetFileWriter:
             (the last one excepted). Larger row groups encode faster (fewer dictionaries and
             pages) and compress better, at the cost of holding the batches meanwhile; 0
             writes each batch as it comes (the store, which keeps a writer per day open).
+        background: Encode row groups on a thread of their own, so that the caller goes
+            on reading input meanwhile (pyarrow releases the GIL while encoding). Errors
+            are raised by the next ``write`` or by ``close``.
 
     """
 
-    def __init__(self, path: Path | IO[bytes], schema: pa.Schema, row_group_rows: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path | IO[bytes],
+        schema: pa.Schema,
+        row_group_rows: int = 0,
+        background: bool = False,
+    ) -> None:
         import pyarrow.parquet as pq
 
         self.schema = schema.with_metadata(parquet_metadata())
@@ -176,6 +187,14 @@ class ParquetFileWriter:
         self.row_group_rows = row_group_rows
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[pa.Table | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            # One row group waiting at most: memory stays bounded if encoding lags.
+            self._queue = queue.Queue(maxsize=1)
+            self._thread = threading.Thread(target=self._encode, name="parquet-writer", daemon=True)
+            self._thread.start()
 
     def write(self, batch: pa.RecordBatch) -> None:
         if not batch.num_rows:
@@ -186,17 +205,38 @@ class ParquetFileWriter:
             self._flush()
 
     def _flush(self) -> None:
+        if self._error is not None:
+            raise self._error
         if self.pending:
             import pyarrow as pa
 
-            self.writer.write_table(pa.Table.from_batches(self.pending, self.schema))
+            table = pa.Table.from_batches(self.pending, self.schema)
             self.pending, self.pending_rows = [], 0
+            if self._queue is None:
+                self.writer.write_table(table)
+            else:
+                self._queue.put(table)
+
+    def _encode(self) -> None:
+        assert self._queue is not None
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.writer.write_table(table)
+                except BaseException as error:  # raised in the caller's thread by _flush/close
+                    self._error = error
 
     def close(self) -> None:
         try:
             self._flush()
         finally:
+            if self._thread is not None and self._queue is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
             self.writer.close()
+        if self._error is not None:
+            raise self._error
 
 
 #: Row groups of `mailreject parse --format parquet` files: ~6 blocks of a busy MX log.
@@ -214,7 +254,9 @@ def make_writer(
 
         if binary_out is None:
             raise ValueError("parquet output needs a file or a binary stream")
-        return ParquetFileWriter(binary_out, event_schema(), row_group_rows=PARSE_ROW_GROUP_ROWS)
+        return ParquetFileWriter(
+            binary_out, event_schema(), row_group_rows=PARSE_ROW_GROUP_ROWS, background=True
+        )
     if text_out is None:
         raise ValueError(f"{fmt} output needs a text stream")
     if fmt == "jsonl":
