@@ -274,7 +274,10 @@ pub fn leading_int(text: &str) -> Option<i64> {
     if end == 0 || end > 18 {
         return None;
     }
-    let v: i64 = digits[..end].parse().ok()?;
+    // At most 18 digits: no overflow (and no `str::parse`, slow for these short numbers).
+    let v = digits.as_bytes()[..end]
+        .iter()
+        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
     Some(if neg { -v } else { v })
 }
 

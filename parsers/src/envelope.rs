@@ -307,7 +307,8 @@ fn rfc5424(s: &str) -> Option<(Stamp, &str, &str, Option<i32>, &str)> {
 /// Parses the syslog envelope of one line (without its newline).
 pub fn parse_syslog(line: &str) -> Result<(Stamp, Envelope<'_>), Skip> {
     let mut s = line;
-    if s.trim().is_empty() || s.starts_with("-- ") {
+    // `chars().all` rather than `trim().is_empty()`: it stops at the first character.
+    if s.chars().all(char::is_whitespace) || s.starts_with("-- ") {
         return Err(Skip::Blank);
     }
     if let Some(after) = s.strip_prefix('<') {

@@ -377,16 +377,14 @@ pub fn cleanup_reject(body: &str) -> Option<(Reject<'_>, &str)> {
 
 /// `key=value, key=value` pairs (qmgr, delivery agents, smtpd `client=`, postgrey).
 /// A value is `<...>` or runs to the next `, key=` outside parentheses.
-pub fn key_values(s: &str) -> Vec<(&str, &str)> {
-    let mut out = Vec::new();
+pub fn key_values(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    // An iterator rather than a Vec: no allocation for every delivery or queue line.
     let mut rest = s;
-    while !rest.is_empty() {
-        let Some(eq) = memchr::memchr(b'=', rest.as_bytes()) else {
-            break;
-        };
+    std::iter::from_fn(move || {
+        let eq = memchr::memchr(b'=', rest.as_bytes())?;
         let key = &rest[..eq];
         if key.is_empty() || !key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
-            break;
+            return None;
         }
         let value_start = &rest[eq + 1..];
         let b = value_start.as_bytes();
@@ -412,10 +410,9 @@ pub fn key_values(s: &str) -> Vec<(&str, &str)> {
             .strip_prefix('<')
             .and_then(|v| v.strip_suffix('>'))
             .unwrap_or(raw);
-        out.push((key, value));
         rest = value_start.get(stop + 2..).unwrap_or("");
-    }
-    out
+        Some((key, value))
+    })
 }
 
 fn next_is_key(s: &str) -> bool {
@@ -529,7 +526,7 @@ mod tests {
 
     #[test]
     fn key_value_lists() {
-        let kv = key_values("to=<r@example.org>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox, id=5)");
+        let kv: Vec<_> = key_values("to=<r@example.org>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox, id=5)").collect();
         assert_eq!(kv[0], ("to", "r@example.org"));
         assert_eq!(
             kv.last().unwrap(),
@@ -539,7 +536,7 @@ mod tests {
             split_status(kv.last().unwrap().1),
             ("sent", Some("delivered to mailbox, id=5"))
         );
-        let kv = key_values("from=<>, size=1234, nrcpt=2 (queue active)");
+        let kv: Vec<_> = key_values("from=<>, size=1234, nrcpt=2 (queue active)").collect();
         assert_eq!(
             kv,
             vec![
@@ -558,7 +555,7 @@ mod tests {
             if line.is_char_boundary(i) {
                 let _ = smtpd_reject(&line[..i], &REJECT_ACTIONS);
                 let _ = cleanup_reject(&line[..i]);
-                let _ = key_values(&line[..i]);
+                let _ = key_values(&line[..i]).count();
             }
         }
     }
