@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -158,11 +158,35 @@ def _by_count(values: Iterable[Any]) -> list[Any]:
 
 
 def _most_common(values: pd.Series) -> Any:
-    vals = values.dropna().tolist()
+    return _most_common_of(values.dropna().tolist())
+
+
+def _most_common_of(vals: list[Any]) -> Any:
+    """The most frequent value, a name before ``unknown``; None for no values."""
     if not vals:
         return None
     named = [v for v in vals if v != "unknown"]
     return _by_count(named or vals)[0]
+
+
+def _per_group(
+    keys: pd.Series, values: pd.Series, summarise: Callable[[list[Any]], Any]
+) -> pd.Series:
+    """``summarise`` of each key's non-missing values (in row order), indexed by key.
+
+    ``groupby(keys)[values].agg(f)`` calls ``f`` through pandas once per group, which
+    costs more than the work itself for many small groups; this is one pass in Python.
+    """
+    import pandas as pd
+
+    groups: dict[Any, list[Any]] = {}
+    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
+        if key is None or key != key:  # missing keys form no group, as in groupby
+            continue
+        bucket = groups.setdefault(key, [])
+        if value is not None and value == value:
+            bucket.append(value)
+    return pd.Series([summarise(v) for v in groups.values()], index=list(groups), dtype="object")
 
 
 def _iso(value: Any) -> str | None:

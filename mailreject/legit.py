@@ -14,8 +14,9 @@ from mailreject.frames import (
     _empty,
     _label,
     _labelled,
-    _most_common,
+    _most_common_of,
     _nets,
+    _per_group,
     _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
@@ -415,10 +416,14 @@ def false_positives(events: Events) -> pd.DataFrame:
     g = perm.groupby("client_ip", sort=False)
     out = pd.DataFrame(
         {
-            "client_name": g["client_name"].agg(_most_common),
+            "client_name": _per_group(perm["client_ip"], perm["client_name"], _most_common_of),
             "rejects": g.size(),
-            "restrictions": g["label"].agg(lambda x: ", ".join(_by_count(x.dropna().tolist()))),
-            "layers": g["layer"].agg(lambda x: ", ".join(x.dropna().unique())),
+            "restrictions": _per_group(
+                perm["client_ip"], perm["label"], lambda v: ", ".join(_by_count(v))
+            ),
+            "layers": _per_group(
+                perm["client_ip"], perm["layer"], lambda v: ", ".join(dict.fromkeys(v))
+            ),
             "senders": g["sender"].nunique(),
             "first_reject": g["ts"].min(),
             "last_reject": g["ts"].max(),

@@ -22,6 +22,7 @@ from mailreject.frames import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from mailreject.sessions import Sessions
@@ -151,10 +152,28 @@ def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
 
     rej = _rejects(_sessions(events))
     codes, uniques = pd.factorize(rej["sender"])
-    domains = np.array(
-        [v.rpartition("@")[2].lower() if v else "<>" for v in uniques] + [np.nan], dtype=object
-    )
+    domains = np.append(_domains(np.asarray(uniques, dtype=object)), np.nan)  # code -1: NaN
     return _top(rej, pd.Series(domains[codes], index=rej.index), "sender_domain", n)
+
+
+def _domains(addresses: np.ndarray) -> np.ndarray:
+    """``address.rpartition("@")[2].lower()`` of each address (``<>`` for the empty one).
+
+    Done in Arrow for ASCII addresses, in Python for the others (whose lower case
+    Python defines).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(addresses, type=pa.string())
+    ascii_only = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+    lowered = pc.ascii_lower(pc.replace_substring_regex(values, r"^.*@", ""))
+    out: np.ndarray = lowered.to_numpy(zero_copy_only=False).astype(object)
+    for i in np.flatnonzero(~ascii_only):
+        out[i] = addresses[i].rpartition("@")[2].lower()
+    out[addresses == ""] = "<>"
+    return out
 
 
 def top_recipients(events: Events, n: int = 20) -> pd.DataFrame:
