@@ -7,6 +7,7 @@ are re-exported by :mod:`mailreject.analysis`.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +20,7 @@ from mailreject.sessions import Sessions, _empty_frame, build, per_combination, 
 from mailreject.status import UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from mailreject.parsing import ParseOptions
@@ -149,6 +151,22 @@ def _recipient_keys(frame: pd.DataFrame) -> pd.Series:
     if len(conn):
         conn = conn - conn.min()
     return pd.Series(conn * (len(uniques) + 1) + codes, index=frame.index)
+
+
+def _pair_keys(first: Sequence[pd.Series], second: Sequence[pd.Series]) -> list[np.ndarray]:
+    """One integer per distinct (first, second) value pair, consistent across the parts.
+
+    ``first[i]`` and ``second[i]`` are aligned columns of part ``i`` (e.g. the senders and
+    recipients of two tables to join); missing values are values of their own.
+    """
+    import numpy as np
+    import pandas as pd
+
+    a = pd.factorize(pd.concat(list(first), ignore_index=True), use_na_sentinel=False)[0]
+    b, distinct = pd.factorize(pd.concat(list(second), ignore_index=True), use_na_sentinel=False)
+    keys = a.astype(np.int64) * (len(distinct) + 1) + b
+    bounds = np.cumsum([0, *(len(part) for part in first)])
+    return [keys[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 def _by_count(values: Iterable[Any]) -> list[Any]:

@@ -16,6 +16,7 @@ from mailreject.frames import (
     _labelled,
     _most_common_of,
     _nets,
+    _pair_keys,
     _per_group,
     _rejects,
     _sessions,
@@ -95,16 +96,9 @@ def delayed(events: Events) -> pd.DataFrame:
         ]
     ].copy()
     left["label"] = _label(temp)
-    left["key"] = (
-        left["sender"].astype("object").astype(str)
-        + "\x00"
-        + left["recipient"].astype("object").astype(str)
-    )
     right = acc[["msg_ts", "queue_id", "sender", "recipient", "client_ip"]].copy()
-    right["key"] = (
-        right["sender"].astype("object").astype(str)
-        + "\x00"
-        + right["recipient"].astype("object").astype(str)
+    left["key"], right["key"] = _pair_keys(
+        [left["sender"], right["sender"]], [left["recipient"], right["recipient"]]
     )
     right = right.rename(columns={"client_ip": "acc_ip"}).drop(columns=["sender", "recipient"])
     right = (
@@ -170,6 +164,7 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
         True
 
     """
+    import numpy as np
     import pandas as pd
 
     s = _sessions(events)
@@ -194,14 +189,12 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
         return _empty(cols)
     temp = _labelled(temp)
     base = temp.groupby(["layer", "label"]).size().rename("temporary_rejects").to_frame()
-    key = (
-        temp["sender"].astype("object").fillna("").astype(str)
-        + "\x00"
-        + temp["recipient"].astype("object").fillna("").astype(str)
-    )
     if len(d):
-        done = set(d["sender"].astype(str) + "\x00" + d["recipient"].astype(str))
-        matched = key.isin(done)
+        key, done = _pair_keys(
+            [temp["sender"].astype("object").fillna(""), d["sender"]],
+            [temp["recipient"].astype("object").fillna(""), d["recipient"]],
+        )
+        matched = pd.Series(np.isin(key, done), index=temp.index)
         dd = d.assign(layer=d["layer"].fillna("other")).groupby(["layer", "restriction"])
         base["delayed"] = dd.size()
         base["senders"] = dd["sender"].nunique()
@@ -264,21 +257,23 @@ def greylisting(events: Events) -> pd.DataFrame:
     if not len(grey):
         return _empty(cols)
 
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    def triplets(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[["ts", "client_ip", "sender", "recipient", "delay", "action"]].copy()
-        out["client_net"] = _nets(out["client_ip"].astype("object"), 24, 64)
+        out["client_net"] = _nets(out["client_ip"], 24, 64)
         out["sender"] = out["sender"].astype("object").fillna("")
         out["recipient"] = out["recipient"].astype("object").fillna("")
-        out["key"] = (
-            out["client_net"].fillna("").astype(str)
-            + "\x00"
-            + out["sender"]
-            + "\x00"
-            + out["recipient"]
-        )
         return out
 
-    g = keyed(grey).sort_values("ts", kind="stable")
+    g, passes = triplets(grey), triplets(pg.loc[pg["action"] == "pass"])
+    # one integer per (client network, sender, recipient), the same in both tables
+    net_sender = _pair_keys(
+        [g["client_net"].fillna(""), passes["client_net"].fillna("")],
+        [g["sender"], passes["sender"]],
+    )
+    g["key"], passes["key"] = _pair_keys(
+        [pd.Series(k) for k in net_sender], [g["recipient"], passes["recipient"]]
+    )
+    g = g.sort_values("ts", kind="stable")
     tg = g.groupby("key", sort=False)
     table = pd.DataFrame(
         {
@@ -290,7 +285,7 @@ def greylisting(events: Events) -> pd.DataFrame:
             "greylisted": tg.size(),
         }
     )
-    passes = keyed(pg.loc[pg["action"] == "pass"]).sort_values("ts", kind="stable")
+    passes = passes.sort_values("ts", kind="stable")
     passes = passes.loc[passes["key"].isin(table.index)]
     passes = passes.loc[passes["ts"] > passes["key"].map(table["first_greylisted"])]
     first_pass = passes.drop_duplicates("key").set_index("key")
@@ -301,23 +296,18 @@ def greylisting(events: Events) -> pd.DataFrame:
     if len(acc):
         later = table.loc[table["passed_at"].isna()]
         if len(later):
-            key2 = (
-                acc["sender"].astype("object").fillna("").astype(str)
-                + "\x00"
-                + acc["recipient"].astype("object").fillna("").astype(str)
+            acc_key, later_key = _pair_keys(
+                [acc["sender"].astype("object").fillna("").astype(str), later["sender"]],
+                [acc["recipient"].astype("object").fillna("").astype(str), later["recipient"]],
             )
-            first_acc = acc.assign(k=key2).sort_values("msg_ts", kind="stable")
+            first_acc = acc.assign(k=acc_key).sort_values("msg_ts", kind="stable")
             # the first acceptance strictly after the first greylisting
             left = pd.DataFrame(
-                {
-                    "k": (later["sender"] + "\x00" + later["recipient"]).astype("object"),
-                    "ts": later["first_greylisted"],
-                    "row": later.index,
-                }
+                {"k": later_key, "ts": later["first_greylisted"], "row": later.index}
             ).sort_values("ts", kind="stable")
             right = pd.DataFrame(
                 {
-                    "k": first_acc["k"].astype("object"),
+                    "k": first_acc["k"],
                     "ts": first_acc["msg_ts"],
                     "acc_ts": first_acc["msg_ts"],
                 }

@@ -20,6 +20,7 @@ from mailreject.frames import (
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
+from mailreject.sessions import _endswith
 
 if TYPE_CHECKING:
     import numpy as np
@@ -278,6 +279,7 @@ def _make_dnsbl_sets(s: Sessions) -> tuple[dict[str, set[str]], pd.DataFrame]:
     ].copy()
     hits["rbl_zone"] = hits["rbl_zone"].astype("object")
     hits["client_ip"] = hits["client_ip"].astype("object")
+    hits["by_postscreen"] = _endswith(hits["program"], "postscreen")
     sets: dict[str, set[str]] = {
         str(zone): set(grp["client_ip"]) for zone, grp in hits.groupby("rbl_zone")
     }
@@ -353,14 +355,12 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
     blocking = {zone: ips for zone, ips in sets.items() if not is_allowlist(zone)}
     union: set[str] = set().union(*blocking.values())
     rows = []
+    zone_hits = hits.groupby("rbl_zone", sort=False)
     for zone, ips in sets.items():
-        z = hits.loc[hits["rbl_zone"] == zone]
+        z = zone_hits.get_group(zone)
         others: set[str] = set().union(*(v for k, v in blocking.items() if k != zone))
         unique: set[str] = set() if is_allowlist(zone) else ips - others - caught_elsewhere
-        smtpd = z.loc[
-            (z["kind"] == "reject")
-            & ~z["program"].astype("object").fillna("").str.endswith("postscreen")
-        ]
+        smtpd = z.loc[(z["kind"] == "reject") & ~z["by_postscreen"]]
         names = z.loc[z["kind"] == "reject", "restriction"].dropna().unique().tolist()
         if (z["kind"] == "dnsbl").any():
             names.append("postscreen_dnsbl_sites")

@@ -116,6 +116,24 @@ def test_greylisting_and_delays(small_analysis: A.Analysis) -> None:
     assert ds.loc[("greylist", "check_policy_service"), "never_accepted"] == 1
 
 
+def test_greylisted_triplet_passes_on_a_later_acceptance_without_a_pass_line() -> None:
+    # no postgrey pass line: the retry is seen as the message accepted 20 minutes later
+    ev = A.events_from_text(
+        "Nov  3 08:05:00 mx1 postgrey[870]: action=greylist, reason=new, client_name=a.example,"
+        " client_address=198.51.100.201, sender=, recipient=anna@example.com\n"
+        "Nov  3 08:05:00 mx1 postgrey[870]: action=greylist, reason=new, client_name=a.example,"
+        " client_address=198.51.100.201, sender=x@a.example, recipient=bob@example.com\n"
+        "Nov  3 08:25:00 mx1 postfix/qmgr[9]: 4F2A1: from=<>, size=900, nrcpt=1 (queue active)\n"
+        "Nov  3 08:25:01 mx1 postfix/local[10]: 4F2A1: to=<anna@example.com>, relay=local,"
+        " delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+    )
+    g = A.greylisting(ev).set_index("recipient")
+    assert g.loc["anna@example.com", "outcome"] == "passed"
+    assert g.loc["anna@example.com", "delay_s"] == 1200
+    assert g.loc["anna@example.com", "delay_source"] == "timestamps"
+    assert g.loc["bob@example.com", "outcome"] == "never came back"
+
+
 def test_false_positives_dnsbl_who(small_analysis: A.Analysis) -> None:
     fp = small_analysis.false_positives
     assert fp["client_ip"].tolist() == ["198.51.100.20"]
