@@ -228,14 +228,12 @@ fn iso_stamp(b: &[u8]) -> Option<(Stamp, usize)> {
     Some((Stamp::Absolute(seconds * 1_000_000 + i64::from(micros)), at))
 }
 
-fn is_tag_byte(c: u8) -> bool {
-    !matches!(c, b' ' | b'[' | b':' | b'\t')
-}
-
 /// `program[pid]: message` or `program: message`.
 fn tag_and_message(rest: &str) -> Option<(&str, Option<i32>, &str)> {
     let b = rest.as_bytes();
-    let name_len = b.iter().take_while(|c| is_tag_byte(**c)).count();
+    // The tag ends at a space, `[`, `:` or tab; memchr looks for three of them at once.
+    let stop = memchr::memchr3(b' ', b'[', b':', b).unwrap_or(b.len());
+    let name_len = memchr::memchr(b'\t', &b[..stop]).unwrap_or(stop);
     if name_len == 0 {
         return None;
     }
@@ -442,6 +440,9 @@ pub struct Clock {
     /// (or the half hour, which this treats as the hour) in every zone in use.
     hour_key: Option<(i32, i8, i8, i8)>,
     hour_offset: Option<i64>,
+    /// The last local stamp and its time: busy logs write dozens of lines a second, and
+    /// resolving the same stamp again right after changes no state.
+    last: Option<(Stamp, Option<i64>)>,
 }
 
 impl Clock {
@@ -453,10 +454,24 @@ impl Clock {
             tz,
             hour_key: None,
             hour_offset: None,
+            last: None,
         }
     }
 
     pub fn resolve(&mut self, stamp: Stamp) -> Option<i64> {
+        match self.last {
+            Some((last, ts)) if last == stamp => ts,
+            _ => {
+                let ts = self.resolve_new(stamp);
+                if matches!(stamp, Stamp::Local { .. }) {
+                    self.last = Some((stamp, ts));
+                }
+                ts
+            }
+        }
+    }
+
+    fn resolve_new(&mut self, stamp: Stamp) -> Option<i64> {
         match stamp {
             Stamp::Absolute(us) => Some(us),
             Stamp::Local {
@@ -595,6 +610,24 @@ mod tests {
         // A late December line after the rollover still belongs to the old year.
         assert_eq!(clock.resolve(dec).unwrap(), a);
         assert_eq!(clock.year, 2026);
+    }
+
+    #[test]
+    fn repeated_stamps_resolve_alike() {
+        // Each stamp twice in a row, across a rollover and a late December line.
+        let stamps: Vec<Stamp> = ["Dec 31 23:59:59", "Jan  1 00:00:01", "Dec 31 23:59:58"]
+            .iter()
+            .map(|t| parse_syslog(&format!("{t} h p: m")).unwrap().0)
+            .collect();
+        let mut once = utc_clock(2025);
+        let mut twice = utc_clock(2025);
+        for stamp in stamps {
+            let expected = once.resolve(stamp);
+            assert_eq!(twice.resolve(stamp), expected);
+            assert_eq!(twice.resolve(stamp), expected);
+        }
+        assert_eq!(once.year, twice.year);
+        assert_eq!(once.last_month, twice.last_month);
     }
 
     #[test]

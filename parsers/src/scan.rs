@@ -250,20 +250,20 @@ fn is_code(s: &str) -> bool {
     b.len() == 3 && (b'2'..=b'5').contains(&b[0]) && b[1].is_ascii_digit() && b[2].is_ascii_digit()
 }
 
+/// `C.SSS.DDD`: class 2, 4 or 5, then two dot-separated runs of 1-3 digits.
 fn is_dsn(s: &str) -> bool {
-    let mut parts = s.split('.');
-    let class = parts.next().unwrap_or("");
-    let subject = parts.next().unwrap_or("");
-    let detail = parts.next().unwrap_or("");
-    parts.next().is_none()
-        && class.len() == 1
-        && matches!(class.as_bytes()[0], b'2' | b'4' | b'5')
-        && (1..=3).contains(&subject.len())
+    let b = s.as_bytes();
+    if b.len() < 5 || !matches!(b[0], b'2' | b'4' | b'5') || b[1] != b'.' {
+        return false;
+    }
+    let rest = &b[2..];
+    let Some(dot) = rest.iter().position(|c| *c == b'.') else {
+        return false;
+    };
+    let (subject, detail) = (&rest[..dot], &rest[dot + 1..]);
+    (1..=3).contains(&subject.len())
         && (1..=3).contains(&detail.len())
-        && subject
-            .bytes()
-            .chain(detail.bytes())
-            .all(|c| c.is_ascii_digit())
+        && subject.iter().chain(detail).all(u8::is_ascii_digit)
 }
 
 /// `550 5.7.1 text`, `5.7.1 text` (cleanup) or `text` alone.
@@ -522,6 +522,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.client, Client::default());
+    }
+
+    #[test]
+    fn dsns() {
+        for yes in ["5.7.1", "4.2.0", "2.0.0", "5.123.456"] {
+            assert!(is_dsn(yes), "{yes}");
+        }
+        for no in [
+            "5.7.1.1", "3.1.1", "5.1234.1", "5..1", "5.1.", "5.1", "55.1.1", "5.a.1", "", "5",
+        ] {
+            assert!(!is_dsn(no), "{no}");
+        }
     }
 
     #[test]
