@@ -342,12 +342,16 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
         conn[has] = table_conn.to_numpy(dtype="int64")[segments.ids[has]]
     ev["conn"] = conn
 
+    del smtpd, postscreen  # the tables hold what is left to use: free the big arrays
     _link_by_queue_id(ev, keys)
     _link_policy_lines(ev, keys, sm_table, ps_table)
     ev["conn"] = ev["conn"].astype("int64")
+    queue = keys.queue
+    del keys
 
-    messages, message_codes = _messages(ev, keys)
-    deliveries = _deliveries(ev, keys, messages, message_codes)
+    messages, message_codes = _messages(ev, queue)
+    deliveries = _deliveries(ev, queue, messages, message_codes)
+    del queue
     attempts = _attempts(ev, messages)
     connections = _connections(ev, ps_table, sm_table, messages, order)
     return Sessions(ev, connections, attempts, messages, deliveries, order)
@@ -422,6 +426,7 @@ def _postscreen_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.Dat
                 "ps_reason": "object",
                 "ps_verdict": "object",
                 "key": "int64",
+                "ip_at": "int64",
             }
         )
     action = ev["action"]
@@ -463,6 +468,7 @@ def _postscreen_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.Dat
     verdict[table["ps_dropped"].to_numpy() & (verdict == "no verdict")] = "DISCONNECT"
     table["ps_verdict"] = pd.Series(verdict, dtype="object")
     table["key"] = keys.pair(host_at, ip_at)
+    table["ip_at"] = ip_at  # where the address is: connections take it from the events
     return table
 
 
@@ -482,9 +488,12 @@ def _smtpd_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFram
                 "program": "object",
                 "plain_smtpd": "bool",
                 "key": "int64",
+                "ip_at": "int64",
+                "name_at": "int64",
             }
         )
     host_at, ip_at = seg.first(_valid(ev["host"])), seg.first(_valid(ev["client_ip"]))
+    name_at = seg.first(_valid(ev["client_name"]))
     valid_ts = _valid(ev["ts"])
     instance = _at(ev["instance"], seg.first(_valid(ev["instance"])))
     return pd.DataFrame(
@@ -492,7 +501,9 @@ def _smtpd_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFram
             "smtpd_sid": np.arange(seg.count, dtype="int64"),
             "host": _at(ev["host"], host_at),
             "client_ip": _at(ev["client_ip"], ip_at),
-            "client_name": _at(ev["client_name"], seg.first(_valid(ev["client_name"]))),
+            "client_name": _at(ev["client_name"], name_at),
+            "ip_at": ip_at,
+            "name_at": name_at,
             "start": _at(ev["ts"], seg.first(valid_ts)),
             "end": _at(ev["ts"], seg.last(valid_ts)),
             "program": _at(ev["program"], seg.first(_valid(ev["program"]))),
@@ -564,11 +575,11 @@ def _link_policy_lines(
     ev["conn"] = conn
 
 
-def _messages(ev: pd.DataFrame, keys: _Keys) -> tuple[pd.DataFrame, np.ndarray]:
+def _messages(ev: pd.DataFrame, queue: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Accepted messages: qmgr ``(queue active)`` lines, with the smtpd connection.
 
     Returns:
-        The messages and their queue id codes (as in ``keys.queue``).
+        The messages and their queue id codes (as in ``queue``, one code per event).
 
     """
     import numpy as np
@@ -576,28 +587,28 @@ def _messages(ev: pd.DataFrame, keys: _Keys) -> tuple[pd.DataFrame, np.ndarray]:
 
     is_queue = _in(ev["kind"], {"queue"})
     has_size = _valid(ev["size"])
-    rows = np.flatnonzero(is_queue & has_size & (keys.queue >= 0))
+    rows = np.flatnonzero(is_queue & has_size & (queue >= 0))
     if not len(rows):
         return _empty_like_messages(), np.empty(0, dtype="int64")
     msgs = pd.DataFrame(
         {
-            "queue_id": _at(ev["queue_id"], rows).astype("object"),
+            "queue_id": _at(ev["queue_id"], rows),
             "ts": _at(ev["ts"], rows),
-            "sender": _at(ev["sender"], rows).astype("object"),
+            "sender": _at(ev["sender"], rows),
             "size": _at(ev["size"], rows),
             "nrcpt": _at(ev["nrcpt"], rows),
             "host": _at(ev["host"], rows).astype("object"),
             "conn": _at(ev["conn"], rows),
-            "q": keys.queue[rows],
+            "q": queue[rows],
         }
     ).sort_values("ts", kind="stable")
     # the smtpd "QID: client=" line gives the client of a message
-    anchor_rows = np.flatnonzero(is_queue & ~has_size & (keys.queue >= 0))
+    anchor_rows = np.flatnonzero(is_queue & ~has_size & (queue >= 0))
     if len(anchor_rows):
         anchors = pd.DataFrame(
             {
                 "ts": _at(ev["ts"], anchor_rows),
-                "q": keys.queue[anchor_rows],
+                "q": queue[anchor_rows],
                 "client_ip": _at(ev["client_ip"], anchor_rows),
                 "client_name": _at(ev["client_name"], anchor_rows),
             }
@@ -608,24 +619,22 @@ def _messages(ev: pd.DataFrame, keys: _Keys) -> tuple[pd.DataFrame, np.ndarray]:
     else:
         msgs["client_ip"] = None
         msgs["client_name"] = None
-    msgs["client_ip"] = msgs["client_ip"].astype("object")
-    msgs["client_name"] = msgs["client_name"].astype("object")
     codes = msgs.pop("q").to_numpy(dtype="int64")
     return msgs.reset_index(drop=True), codes
 
 
 def _deliveries(
-    ev: pd.DataFrame, keys: _Keys, messages: pd.DataFrame, message_codes: np.ndarray
+    ev: pd.DataFrame, queue: np.ndarray, messages: pd.DataFrame, message_codes: np.ndarray
 ) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    rows = np.flatnonzero(_in(ev["kind"], {"delivery"}) & (keys.queue >= 0))
+    rows = np.flatnonzero(_in(ev["kind"], {"delivery"}) & (queue >= 0))
     deliv = pd.DataFrame(
         {
             "ts": _at(ev["ts"], rows),
-            "queue_id": _at(ev["queue_id"], rows).astype("object"),
-            "recipient": _at(ev["recipient"], rows).astype("object"),
+            "queue_id": _at(ev["queue_id"], rows),
+            "recipient": _at(ev["recipient"], rows),
             "action": _at(ev["action"], rows).astype("object"),
         }
     )
@@ -643,7 +652,7 @@ def _deliveries(
         .sort_values("ts", kind="stable")
     )
     out = pd.merge_asof(
-        deliv.assign(q=keys.queue[rows]).sort_values("ts", kind="stable"),
+        deliv.assign(q=queue[rows]).sort_values("ts", kind="stable"),
         right,
         on="ts",
         by="q",
@@ -658,14 +667,16 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    ev["attempt"] = -1
+    attempt = np.full(len(ev), -1, dtype="int64")
     mask = (
         (ev["kind"] == "reject")
         & (ev["conn"] >= 0)
         & (ev["sender"].notna() | ev["stage"].isin(list(MESSAGE_STAGES)))
-    )
-    rej = ev.loc[
-        mask,
+    ).to_numpy()
+    rows = np.flatnonzero(mask)
+    # rows are in (ts, seq) order already: a stable sort by connection keeps it within one
+    rows = rows[np.argsort(ev["conn"].to_numpy()[rows], kind="stable")]
+    rej = ev[
         [
             "conn",
             "ts",
@@ -678,8 +689,8 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
             "rule",
             "smtp_code",
             "queue_id",
-        ],
-    ]
+        ]
+    ].iloc[rows]
     cols = {
         "attempt": "int64",
         "conn": "int64",
@@ -693,15 +704,13 @@ def _attempts(ev: pd.DataFrame, messages: pd.DataFrame) -> pd.DataFrame:
         "queued": "bool",
     }
     if not len(rej):
+        ev["attempt"] = attempt
         return _empty_frame(cols)
-    # rows are in (ts, seq) order already: a stable sort by connection keeps it within one
-    rej = rej.iloc[np.argsort(rej["conn"].to_numpy(), kind="stable")]
     conn = rej["conn"].to_numpy()
     sender = pd.factorize(rej["sender"])[0]  # missing: -1, a sender of its own
     new = np.r_[True, (conn[1:] != conn[:-1]) | (sender[1:] != sender[:-1])]
     rej["attempt"] = np.cumsum(new) - 1
-    attempt = ev["attempt"].to_numpy(dtype="int64", copy=True)
-    attempt[rej.index.to_numpy()] = rej["attempt"].to_numpy()
+    attempt[rows] = rej["attempt"].to_numpy()
     ev["attempt"] = attempt
     rej["label"] = restriction_label(rej)
     rej["temp"] = (rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500)
@@ -744,11 +753,13 @@ def _connections(
 ) -> pd.DataFrame:
     import pandas as pd
 
+    # addresses and names stay positions into the events until the end: Arrow strings
+    # taken once, not millions of Python strings
     ps_part = ps_table.assign(via_postscreen=True)[
         [
             "conn",
             "host",
-            "client_ip",
+            "ip_at",
             "start",
             "end",
             "via_postscreen",
@@ -758,10 +769,10 @@ def _connections(
         ]
     ]
     sm_rows = sm_table.loc[
-        sm_table["ps_sid"] < 0, ["conn", "host", "client_ip", "client_name", "start", "end"]
+        sm_table["ps_sid"] < 0, ["conn", "host", "ip_at", "name_at", "start", "end"]
     ].assign(via_postscreen=False)
     conns = (
-        pd.concat([ps_part.assign(client_name=None), sm_rows], ignore_index=True)
+        pd.concat([ps_part.assign(name_at=-1), sm_rows], ignore_index=True)
         if len(ps_part) or len(sm_rows)
         else None
     )
@@ -785,7 +796,7 @@ def _connections(
         }
         return _empty_frame(cols)
     conns = conns.set_index("conn").sort_index()
-    for col in ("host", "client_ip", "client_name", "ps_verdict", "ps_reason"):
+    for col in ("host", "ps_verdict", "ps_reason"):
         conns[col] = conns[col].astype("object")
     conns["ps_dropped"] = conns["ps_dropped"].astype("object").fillna(False).astype("bool")
     # smtpd part of connections that went through postscreen
@@ -793,9 +804,7 @@ def _connections(
     conns["smtpd"] = ~conns["via_postscreen"]
     if len(linked):
         conns.loc[linked["conn"].to_numpy(), "smtpd"] = True
-        conns.loc[linked["conn"].to_numpy(), "client_name"] = (
-            linked["client_name"].astype("object").to_numpy()
-        )
+        conns.loc[linked["conn"].to_numpy(), "name_at"] = linked["name_at"].to_numpy()
         # (tz-aware datetimes stay datetime64: to_numpy() would make Timestamp objects)
         cur = conns.loc[linked["conn"].to_numpy(), "end"]
         end = pd.Series(linked["end"].array, index=cur.index)
@@ -834,4 +843,9 @@ def _connections(
     fate[(conns["messages"] > 0) & conns["first_layer"].isna()] = "accepted"
     conns["fate"] = fate
     conns = conns.drop(columns=["ps_reason"])
+    for at, column in (("ip_at", "client_ip"), ("name_at", "client_name")):
+        values = _at(ev[column], conns[at].to_numpy(dtype="int64"))
+        values.index = conns.index
+        conns[at] = values
+    conns = conns.rename(columns={"ip_at": "client_ip", "name_at": "client_name"})
     return conns.reset_index()
