@@ -143,14 +143,10 @@ def _recipient_keys(frame: pd.DataFrame) -> pd.Series:
         One integer per (connection, recipient): equal keys, same pair.
 
     """
-    import numpy as np
     import pandas as pd
 
-    conn = frame["conn"].where(frame["conn"] >= 0, -frame["seq"] - 1).to_numpy(dtype=np.int64)
-    codes, uniques = pd.factorize(frame["recipient"], use_na_sentinel=False)
-    if len(conn):
-        conn = conn - conn.min()
-    return pd.Series(conn * (len(uniques) + 1) + codes, index=frame.index)
+    conn = frame["conn"].where(frame["conn"] >= 0, -frame["seq"] - 1)
+    return pd.Series(_pair_keys([conn], [frame["recipient"]])[0], index=frame.index)
 
 
 def _pair_keys(first: Sequence[pd.Series], second: Sequence[pd.Series]) -> list[np.ndarray]:
