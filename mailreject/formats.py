@@ -202,9 +202,10 @@ class ParquetFileWriter:
         self.pending.append(batch.replace_schema_metadata(self.schema.metadata))
         self.pending_rows += batch.num_rows
         if self.pending_rows >= self.row_group_rows:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Writes the gathered batches as a row group now (nothing when none are pending)."""
         if self._error is not None:
             raise self._error
         if self.pending:
@@ -223,12 +224,12 @@ class ParquetFileWriter:
             if self._error is None:
                 try:
                     self.writer.write_table(table)
-                except BaseException as error:  # raised in the caller's thread by _flush/close
+                except BaseException as error:  # raised in the caller's thread by flush/close
                     self._error = error
 
     def close(self) -> None:
         try:
-            self._flush()
+            self.flush()
         finally:
             if self._thread is not None and self._queue is not None:
                 self._queue.put(None)

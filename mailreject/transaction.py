@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
     from mailreject.store import Store
 
-__all__ = ["PartitionStats", "Transaction", "batch_stats"]
+__all__ = ["STORE_ROW_GROUP_ROWS", "PartitionStats", "Transaction", "batch_stats"]
+
+#: Rows gathered into one row group of a store file. Row groups of single parser batches
+#: (~12k events) made reading a column of a month (12.5M events) about twice as slow as
+#: big ones, and compressed 8% worse; 64k-row groups cost ingest 12 MB more peak RSS than
+#: these (5M lines: 211 MB with batch-sized groups, 227 MB with 32k, 239 MB with 64k).
+STORE_ROW_GROUP_ROWS = 32 * 1024
 
 
 @dataclass
@@ -62,11 +68,12 @@ def batch_stats(table: pa.Table | pa.RecordBatch) -> PartitionStats:
 class Transaction:
     """The events of the next commit, streamed into one temporary file per day.
 
-    Each :meth:`write` appends a row group, so memory stays bounded however much is
-    written before the commit. The encoding and compression happen on a background
-    thread (Arrow releases the GIL), overlapping with parsing; a failure there is raised
-    by the next call. :meth:`Store.commit` closes, fsyncs and renames the files,
-    :meth:`abort` deletes them.
+    A day's batches are gathered into row groups of :data:`STORE_ROW_GROUP_ROWS` rows, and
+    written as soon as a batch of another day comes (logs run in time order), so memory
+    stays bounded however much is written before the commit. The encoding and compression
+    happen on a background thread (Arrow releases the GIL), overlapping with parsing; a
+    failure there is raised by the next call. :meth:`Store.commit` closes, fsyncs and
+    renames the files, :meth:`abort` deletes them.
     """
 
     def __init__(self, store: Store, *, background: bool = True) -> None:
@@ -75,6 +82,7 @@ class Transaction:
         self._files: dict[str, tuple[Path, Any]] = {}
         self._stats: dict[str, PartitionStats] = {}
         self._days: set[str] = set()
+        self._last_day: str | None = None
         self._queue: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -87,7 +95,7 @@ class Transaction:
         return sorted(self._days)
 
     def write(self, day: str, batch: pa.RecordBatch) -> None:
-        """Appends events of one UTC day (``"2026-11-03"``) as a row group.
+        """Appends events of one UTC day (``"2026-11-03"``).
 
         Raises:
             StoreError: If writing fails (everything written so far is discarded).
@@ -131,7 +139,13 @@ class Transaction:
                 directory = self.store.partition_dir(day)
                 tmp = directory / f"{TMP_PREFIX}{secrets.token_hex(6)}.parquet"
                 self.store.fs.create_file(tmp)
-                entry = self._files[day] = (tmp, ParquetFileWriter(tmp, event_schema()))
+                writer = ParquetFileWriter(tmp, event_schema(), row_group_rows=STORE_ROW_GROUP_ROWS)
+                entry = self._files[day] = (tmp, writer)
+            if day != self._last_day:  # logs run in time order: the other days are done
+                for other, (_, open_writer) in self._files.items():
+                    if other != day:
+                        open_writer.flush()
+                self._last_day = day
             entry[1].write(batch)
             self._stats.setdefault(day, PartitionStats()).add(batch_stats(batch))
         except BaseException as error:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import mailreject
-from mailreject import api
+from mailreject import api, transaction
 from mailreject.checkpoints import HEAD_BYTES, fingerprint, last_line, verify_last_line
 from mailreject.follow import follow
 from mailreject.generator import generate
@@ -687,3 +687,23 @@ def test_prune_keeps_checkpoints_still_in_use(tmp_path: Path, text: bytes) -> No
     assert again.stored_events == 0 and again.skipped_lines == len(text.splitlines())
     prune_store(store, "2099-01-01")  # everything is older, checkpoints unseen since too
     assert Store(store).read_state().checkpoints == [] and len(mailreject.load(store=store)) == 0
+
+
+def test_row_groups_gather_batches_and_flush_when_the_day_changes(
+    tmp_path: Path, text: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transaction, "STORE_ROW_GROUP_ROWS", 1000)
+    batch = pa.Table.from_batches(list(ParseRun(["-"], OPTIONS, stdin=io.BytesIO(text)).batches()))
+    piece = batch.slice(0, 300).combine_chunks().to_batches()[0]
+    store = Store(tmp_path / "s")
+    store.create()
+    txn = transaction.Transaction(store, background=False)
+    for _ in range(4):  # 1,200 rows: one row group once 1,000 are reached
+        txn.write("2026-11-01", piece)
+    txn.write("2026-11-01", piece)  # 300 waiting ...
+    txn.write("2026-11-02", piece)  # ... written now: that day is over
+    txn.write("2026-11-01", piece)  # a late line of the previous day
+    groups = {day: pq.ParquetFile(path).metadata for day, path, _ in txn.finish()}
+    assert [groups["2026-11-01"].row_group(i).num_rows for i in range(3)] == [1200, 300, 300]
+    assert groups["2026-11-01"].num_row_groups == 3
+    assert groups["2026-11-02"].num_rows == 300
