@@ -527,10 +527,16 @@ def _analysis(
     top: int,
     default_period: bool = False,
 ) -> Any:
+    import pyarrow as pa
+
     from mailreject.analysis import NoDataError, analyse, default_since
     from mailreject.frames import load_events
 
+    # The events are read once and dropped whole: the system allocator returns freed Arrow
+    # buffers to the OS, where the default pool keeps gigabytes of them for reuse.
+    pa.set_memory_pool(pa.system_memory_pool())
     events, quality = load_events(files, options, since=since, until=until, store=store)
+    pa.system_memory_pool().release_unused()
     if not len(events):
         raise NoDataError(
             "no events in the input",

@@ -341,7 +341,9 @@ def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.
         tables.append(table)
     table = pa.concat_tables(tables)
     del tables
-    frame: pd.DataFrame = table.to_pandas(self_destruct=True)  # frees unshared buffers
+    # self_destruct frees each Arrow column once converted; split_blocks keeps numeric
+    # columns apart instead of copying them into one 2-D block
+    frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
     for name in cats:  # sorted categories, as astype("category") of the whole column
         column = frame[name]
