@@ -252,23 +252,27 @@ def _is_sorted(table: pa.Table, keys: Sequence[str]) -> bool:
     """Whether ``table`` is already in ascending order of ``keys`` (nulls last).
 
     The store is written in log order, so this is the common case; sorting would copy
-    every column through a take.
+    every column through a take. Checked in Arrow, one key at a time, only on the rows
+    tied on the keys before it.
     """
-    import numpy as np
     import pyarrow.compute as pc
 
     if table.num_rows < 2:
         return True
-    ties = np.ones(table.num_rows - 1, dtype=bool)  # rows equal to the next one so far
+    ties: pa.ChunkedArray | None = None  # rows equal to the next one on the keys so far
     for name in keys:
         column = table.column(name)
         if column.null_count:
             return False
         head, tail = column.slice(0, table.num_rows - 1), column.slice(1)
-        if not (pc.less_equal(head, tail).to_numpy(zero_copy_only=False) | ~ties).all():
+        in_order = pc.less_equal(head, tail)
+        if ties is not None:
+            in_order = pc.or_(in_order, pc.invert(ties))
+        if not pc.all(in_order).as_py():
             return False
-        ties &= pc.equal(head, tail).to_numpy(zero_copy_only=False)
-        if not ties.any():
+        equal = pc.equal(head, tail)
+        ties = equal if ties is None else pc.and_(ties, equal)
+        if not pc.any(ties).as_py():
             break
     return True
 
