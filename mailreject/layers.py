@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 from mailreject.frames import (
     Events,
     _empty,
-    _labelled,
-    _recipient_keys,
     _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
+from mailreject.kernels import codes, first_in_group, group_nunique, reject_groups, reject_values
 from mailreject.postconf import (
     PostfixConfig,
     Restriction,
@@ -28,30 +27,39 @@ from mailreject.postconf import (
 from mailreject.sessions import Sessions, _empty_frame
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
-def _reject_counts(rej: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group: reject lines, 4xx, connections, attempts, recipients and client IPs."""
+def _reject_counts(s: Sessions, groups: np.ndarray, count: int) -> pd.DataFrame:
+    """Per group of reject events: lines, 4xx, connections, attempts, recipients, client IPs.
+
+    Args:
+        s: Built sessions.
+        groups: A group code per row of ``s.reject_events()`` (-1: in no group).
+        count: Number of groups.
+
+    Returns:
+        One row per group code (``0..count-1``), counts as int64.
+
+    """
+    import numpy as np
     import pandas as pd
 
-    g = rej.groupby(keys, sort=False)
-    code = rej["smtp_code"]
+    values = reject_values(s)
+    member = groups >= 0
     return pd.DataFrame(
         {
-            "events": g.size(),
-            "temporary": ((code >= 400) & (code < 500)).groupby([rej[k] for k in keys]).sum(),
-            "sessions": rej.loc[rej["conn"] >= 0, [*keys, "conn"]].groupby(keys)["conn"].nunique(),
-            "attempts": rej.loc[rej["attempt"] >= 0, [*keys, "attempt"]]
-            .groupby(keys)["attempt"]
-            .nunique(),
-            "recipients": rej.loc[rej["recipient"].notna(), [*keys, "conn", "seq", "recipient"]]
-            .assign(k=_recipient_keys)
-            .groupby(keys)["k"]
-            .nunique(),
-            "clients": g["client_ip"].nunique(),
+            "events": np.bincount(groups[member], minlength=count),
+            "temporary": np.bincount(
+                groups[member], weights=values["temporary"][member], minlength=count
+            ).astype(np.int64),
+            "sessions": group_nunique(groups, values["conn"], count),
+            "attempts": group_nunique(groups, values["attempt"], count),
+            "recipients": group_nunique(groups, values["recipient"], count),
+            "clients": group_nunique(groups, values["client"], count),
         }
-    )
+    ).astype("int64")
 
 
 def layers(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFrame:
@@ -82,11 +90,17 @@ def layers(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFram
         (1, 1.0)
 
     """
+    import pandas as pd
+
     s = _sessions(events, list(order) if order else None)
     order = list(order or s.order)
     rej = _rejects(s)
     total = max(len(s.connections), 1)
-    table = _reject_counts(rej, ["layer"])
+    groups, names = codes(rej["layer"])  # missing layer: in no group, as in groupby
+    groups = groups.astype("int64")
+    table = _reject_counts(s, groups, len(names))
+    table.index = pd.Index(names, dtype="object")
+    table = table.loc[table["events"] > 0]
     extra = [layer for layer in table.index if layer not in order]
     table = table.reindex(order + extra).fillna(0).astype("int64")
     table["share"] = table["sessions"] / total
@@ -123,9 +137,12 @@ def restrictions(
         True
 
     """
+    import numpy as np
+    import pandas as pd
+
     s = _sessions(events, list(order) if order else None)
     order = list(order or s.order)
-    rej = _labelled(_rejects(s))
+    rej = _rejects(s)
     cols = [
         "layer",
         "restriction",
@@ -147,28 +164,34 @@ def restrictions(
     if not len(rej):
         return _empty(cols)
     total = max(len(s.connections), 1)
-    g = rej.groupby(["layer", "label"], sort=False)
-    table = _reject_counts(rej, ["layer", "label"])
-    table["name"] = g["restriction"].first()
-    table["zone"] = g["rbl_zone"].first()
-    table["codes"] = g["smtp_code"].agg(
-        lambda c: ", ".join(str(int(x)) for x in sorted(c.dropna().unique()))
-    )
-    table["first_seen"] = g["ts"].min()
-    table["last_seen"] = g["ts"].max()
-    for col in ("sessions", "attempts", "recipients", "temporary"):
-        table[col] = table[col].fillna(0).astype("int64")
+    groups, names = reject_groups(s)
+    count = len(names)
+    table = _reject_counts(s, groups, count)
+    for col, source in (("name", "restriction"), ("zone", "rbl_zone")):  # first non-missing
+        valid = rej[source].notna().to_numpy()
+        at = first_in_group(np.where(valid, groups, -1), count)
+        table[col] = pd.Series(rej[source].array.take(at, allow_fill=True), index=table.index)
+    table["codes"] = _codes_per_group(groups, rej["smtp_code"].to_numpy(dtype="float64"), count)
+    ts = rej["ts"].reset_index(drop=True)
+    by_group = ts.groupby(groups)
+    table["first_seen"] = by_group.min().reindex(table.index)
+    table["last_seen"] = by_group.max().reindex(table.index)
     table["share"] = table["sessions"] / total
-    conns = s.connections.dropna(subset=["first_layer"])
-    first = (
-        rej.loc[rej["conn"] >= 0, ["conn", "ts", "layer_rank", "seq", "layer", "label"]]
-        .sort_values(["conn", "ts", "layer_rank", "seq"], kind="stable")
-        .drop_duplicates("conn")
+    # the first reject of each connection in time (ties: evaluation order, then input order)
+    first = _first_rejects(rej)
+    table["stopped"] = np.bincount(groups[first], minlength=count)
+    table.index = pd.MultiIndex.from_arrays(
+        [names["layer"].to_numpy(dtype=object), names["label"].to_numpy(dtype=object)],
+        names=["layer", "label"],
     )
-    stopped = first.groupby(["layer", "label"]).size()
-    table["stopped"] = stopped.reindex(table.index).fillna(0).astype("int64")
     # silent postscreen drops are stopped by their verdict (HANGUP, PREGREET, ...)
-    silent = conns.loc[~conns["conn"].isin(first["conn"])]
+    conns = s.connections
+    stopped_conn = conns["first_layer"].notna().to_numpy()
+    conn_ids = conns["conn"].to_numpy(dtype=np.int64)
+    first_conn = rej["conn"].to_numpy(dtype=np.int64)[first]
+    rejected = np.zeros(max(conn_ids.max(initial=-1), first_conn.max(initial=-1)) + 1, dtype=bool)
+    rejected[first_conn] = True
+    silent = conns.loc[stopped_conn & ~rejected[conn_ids], ["first_layer", "first_restriction"]]
     extra = silent.groupby(["first_layer", "first_restriction"]).size()
     extra = extra.loc[extra.index.isin(table.index)]
     table.loc[extra.index, "stopped"] += extra.astype("int64")
@@ -185,6 +208,52 @@ def restrictions(
         kind="stable",
     )
     return table.drop(columns=["_rank", "_pos"]).reset_index(drop=True)[cols]
+
+
+def _codes_per_group(groups: np.ndarray, code: np.ndarray, count: int) -> np.ndarray:
+    """The distinct reply codes of each group, ascending, as ``"450, 550"``."""
+    import numpy as np
+    import pandas as pd
+
+    ok = (groups >= 0) & ~np.isnan(code)
+    pairs = pd.DataFrame({"g": groups[ok], "c": code[ok]}).drop_duplicates()
+    pairs = pairs.sort_values(["g", "c"], kind="stable")
+    text = [str(int(c)) for c in pairs["c"].tolist()]
+    out = np.full(count, "", dtype=object)
+    bounds = np.searchsorted(pairs["g"].to_numpy(), np.arange(count + 1))
+    for g in range(count):
+        out[g] = ", ".join(text[bounds[g] : bounds[g + 1]])
+    return out
+
+
+def _first_rejects(rej: pd.DataFrame) -> np.ndarray:
+    """Positions (in ``rej``) of the first reject of each connection, by connection.
+
+    First in time, ties broken by evaluation order (``layer_rank``), then by input order
+    (``seq``), as ``sort_values(["conn", "ts", "layer_rank", "seq"])`` would put it. Rows
+    must be in (time, seq) order, as :class:`~mailreject.sessions.Sessions` events are.
+    """
+    import numpy as np
+
+    conn = rej["conn"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(conn >= 0)
+    if not len(rows):
+        return rows
+    conn = conn[rows]
+    ts = rej["ts"].array.asi8[rows]
+    missing = rej["ts"].isna().to_numpy()[rows]
+    low = ts[~missing].min(initial=0)
+    ts = np.where(missing, ts[~missing].max(initial=0) - low + 1, ts - low)  # NaT sorts last
+    rank = rej["layer_rank"].to_numpy(dtype=np.int64)[rows]
+    key = ts * (int(rank.max()) + 1) + rank  # (time, evaluation order) as one integer
+    least = np.full(int(conn.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(least, conn, key)
+    # rows are in (time, seq) order: of the rows with the least key, the first has the least seq
+    tied = np.flatnonzero(key == least[conn])
+    out = np.full(len(least), len(rows), dtype=np.int64)
+    np.minimum.at(out, conn[tied], tied)
+    found: np.ndarray = rows[out[out < len(rows)]]
+    return found
 
 
 def _zone_only(entry: Restriction, name: Any, zone: Any, layer: Any) -> bool:

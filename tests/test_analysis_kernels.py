@@ -16,7 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailreject.api import _is_sorted
-from mailreject.frames import _nets, _network, _per_group
+from mailreject.frames import _label, _nets, _network, _per_group
+from mailreject.kernels import (
+    LABEL_COLUMNS,
+    combination_codes,
+    first_in_group,
+    group_nunique,
+    labels,
+    top_order,
+)
+from mailreject.layers import _codes_per_group, _first_rejects
 from mailreject.segments import Segments, sorted_codes
 from mailreject.sessions import per_combination
 from mailreject.who import _domains
@@ -120,3 +129,108 @@ def test_is_sorted_agrees_with_sort_by(rows: list[tuple[int, str, int]]) -> None
     )
     order = [("ts", "ascending"), ("source", "ascending"), ("line_no", "ascending")]
     assert _is_sorted(table, ["ts", "source", "line_no"]) == table.sort_by(order).equals(table)
+
+
+CODES = st.lists(st.integers(-1, 4), max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_group_nunique_equals_groupby_nunique(data: st.DataObject) -> None:
+    groups = data.draw(CODES)
+    values = data.draw(st.lists(st.integers(-1, 6), min_size=len(groups), max_size=len(groups)))
+    frame = pd.DataFrame({"g": groups, "v": values})
+    frame = frame.loc[(frame["g"] >= 0) & (frame["v"] >= 0)]
+    want = frame.groupby("g")["v"].nunique().reindex(range(5), fill_value=0)
+    got = group_nunique(np.array(groups, dtype=np.int64), np.array(values, dtype=np.int64), 5)
+    assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(CODES)
+def test_first_in_group_equals_drop_duplicates(groups: list[int]) -> None:
+    series = pd.Series(groups)
+    firsts = series.loc[series >= 0].drop_duplicates()
+    want = pd.Series(firsts.index, index=firsts.to_numpy()).reindex(range(5), fill_value=-1)
+    assert first_in_group(np.array(groups, dtype=np.int64), 5).tolist() == want.tolist()
+
+
+LABEL_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["reject_rbl_client", "check_policy_service", None]),
+        st.sampled_from(["r.a", "r.b", None]),
+        st.sampled_from(["rbl", "greylist", "helo", None]),
+        st.sampled_from(["zen.example", "b.example", None]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(LABEL_ROWS, st.booleans())
+def test_combinations_and_labels_equal_groupby_and_label(
+    rows: list[tuple[str | None, ...]], categorical: bool
+) -> None:
+    frame = pd.DataFrame(rows, columns=LABEL_COLUMNS, dtype="object")
+    if categorical:
+        frame = frame.astype("category")
+    found, first = combination_codes(frame, LABEL_COLUMNS)
+    ngroup = frame.groupby(LABEL_COLUMNS, dropna=False, observed=True, sort=False).ngroup()
+    assert found.tolist() == ngroup.tolist()
+    assert first.tolist() == ngroup.drop_duplicates().index.tolist()
+    assert labels(frame).tolist() == _label(frame).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.text(alphabet="ab.1", max_size=4)), max_size=40))
+def test_top_order_equals_sort_values_head(rows: list[tuple[int, str]]) -> None:
+    frame = pd.DataFrame(rows, columns=["count", "name"]).drop_duplicates("name")
+    frame = frame.reset_index(drop=True)
+    names = frame["name"].to_numpy(dtype=object)
+    for n in (0, 1, 3, 50):
+        want = frame.sort_values(["count", "name"], ascending=[False, True], kind="stable")
+        got = top_order(frame["count"].to_numpy(), names, n)
+        assert got.tolist() == want.index[:n].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 3), st.integers(0, 3), st.integers(0, 2), st.booleans()),
+        max_size=40,
+    )
+)
+def test_first_rejects_equal_sort_and_drop_duplicates(
+    rows: list[tuple[int, int, int, bool]],
+) -> None:
+    base = pd.Timestamp("2026-11-01", tz="UTC")
+    ts = [base + pd.Timedelta(seconds=r[1]) if not r[3] else pd.NaT for r in rows]
+    rej = pd.DataFrame(
+        {
+            "conn": [r[0] for r in rows],
+            "ts": pd.Series(ts, dtype="datetime64[us, UTC]"),
+            "layer_rank": [r[2] for r in rows],
+        }
+    )
+    rej = rej.sort_values("ts", kind="stable").reset_index(drop=True)  # as Sessions events
+    rej["seq"] = np.random.default_rng(len(rows)).permutation(len(rej))
+    rej = rej.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
+    want = (
+        rej.loc[rej["conn"] >= 0]
+        .sort_values(["conn", "ts", "layer_rank", "seq"], kind="stable")
+        .drop_duplicates("conn")
+    )
+    assert _first_rejects(rej).tolist() == want.index.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([450.0, 550.0, 554.0, np.nan]))))
+def test_codes_per_group_equal_groupby_join(rows: list[tuple[int, float]]) -> None:
+    frame = pd.DataFrame(rows, columns=["g", "code"])
+    want = (
+        frame.groupby("g")["code"]
+        .agg(lambda c: ", ".join(str(int(x)) for x in sorted(c.dropna().unique())))
+        .reindex(range(4), fill_value="")
+    )
+    got = _codes_per_group(frame["g"].to_numpy(), frame["code"].to_numpy(dtype="float64"), 4)
+    assert got.tolist() == want.tolist()
