@@ -22,8 +22,10 @@ from mailreject.frames import (
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
+from mailreject.kernels import codes, first_in_group, kind_rows
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 #: The columns :func:`~mailreject.frames._label` reads.
@@ -233,6 +235,7 @@ def greylisting(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
     s = _sessions(events)
@@ -249,69 +252,73 @@ def greylisting(events: Events) -> pd.DataFrame:
         "delay_source",
         "outcome",
     ]
-    used = ["ts", "client_ip", "sender", "recipient", "delay", "action"]
-    pg = ev.loc[ev["kind"] == "greylist", used]
-    grey = pg.loc[pg["action"] == "greylist"]
+    ps = kind_rows(s, "greylist")
+    action = ev["action"].iloc[ps]
+    grey = ps[(action == "greylist").to_numpy()]
     if not len(grey):
-        grey = ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "greylist"), used]
+        rej = kind_rows(s, "reject")
+        grey = rej[(ev["layer"].iloc[rej] == "greylist").to_numpy()]
     if not len(grey):
         return _empty(cols)
+    passes = ps[(action == "pass").to_numpy()]
+    rows = np.concatenate([grey, passes])  # the triplets' lines, greylistings first
+    key, net = _triplet_keys(ev, rows)
+    # triplets in order of their first greylisting (events are in time order)
+    found, distinct = pd.factorize(key[: len(grey)])
+    found = found.astype(np.int64)
+    count = len(distinct)
+    triplet_of_key = np.full(int(key.max()) + 1, -1, dtype=np.int64)
+    triplet_of_key[distinct] = np.arange(count)
 
-    def triplets(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[["ts", "client_ip", "sender", "recipient", "delay", "action"]].copy()
-        out["client_net"] = _nets(out["client_ip"], 24, 64)
-        out["sender"] = out["sender"].astype("object").fillna("")
-        out["recipient"] = out["recipient"].astype("object").fillna("")
-        return out
+    def first_valid(values: np.ndarray) -> np.ndarray:
+        return first_in_group(np.where(values, found, -1), count)
 
-    g, passes = triplets(grey), triplets(pg.loc[pg["action"] == "pass"])
-    # one integer per (client network, sender, recipient), the same in both tables
-    net_sender = _pair_keys(
-        [g["client_net"].fillna(""), passes["client_net"].fillna("")],
-        [g["sender"], passes["sender"]],
-    )
-    g["key"], passes["key"] = _pair_keys(
-        [pd.Series(k) for k in net_sender], [g["recipient"], passes["recipient"]]
-    )
-    g = g.sort_values("ts", kind="stable")
-    tg = g.groupby("key", sort=False)
+    first = first_in_group(found, count)
+    ts = ev["ts"].iloc[rows].reset_index(drop=True)
+    ip = ev["client_ip"].iloc[grey]
+    sender = ev["sender"].iloc[grey[first]].astype("object").fillna("")
+    recipient = ev["recipient"].iloc[grey[first]].astype("object").fillna("")
     table = pd.DataFrame(
         {
-            "client_net": tg["client_net"].first(),
-            "client_ip": tg["client_ip"].first().astype("object"),
-            "sender": tg["sender"].first(),
-            "recipient": tg["recipient"].first(),
-            "first_greylisted": tg["ts"].min(),
-            "greylisted": tg.size(),
+            "client_net": pd.Series(
+                _take(net[: len(grey)], first_valid(~_isna(net[: len(grey)]))), dtype="object"
+            ),
+            "client_ip": pd.Series(
+                _take(ip.array, first_valid(ip.notna().to_numpy())), dtype="object"
+            ),
+            "sender": pd.Series(sender.to_numpy(dtype=object), dtype="object"),
+            "recipient": pd.Series(recipient.to_numpy(dtype=object), dtype="object"),
+            "greylisted": np.bincount(found, minlength=count),
         }
     )
-    passes = passes.sort_values("ts", kind="stable")
-    passes = passes.loc[passes["key"].isin(table.index)]
-    passes = passes.loc[passes["ts"] > passes["key"].map(table["first_greylisted"])]
-    first_pass = passes.drop_duplicates("key").set_index("key")
-    table["passed_at"] = first_pass["ts"].reindex(table.index)
-    table["pg_delay"] = first_pass["delay"].reindex(table.index)
+    table.insert(4, "first_greylisted", ts.iloc[: len(grey)].groupby(found).min().array)
+    # the first postgrey pass of the triplet after its first greylisting
+    pass_of = triplet_of_key[key[len(grey) :]]
+    pass_ts = ts.iloc[len(grey) :].reset_index(drop=True)
+    since = table["first_greylisted"]
+    later = (pass_of >= 0) & pass_ts.notna().to_numpy()
+    later[later] = since.notna().to_numpy()[pass_of[later]]
+    later[later] = pass_ts.array.asi8[later] > since.array.asi8[pass_of[later]]
+    first_pass = first_in_group(np.where(later, pass_of, -1), count)
+    has_pass = first_pass >= 0
+    table["passed_at"] = pass_ts.array.take(np.where(has_pass, first_pass, -1), allow_fill=True)
+    delay = np.append(ev["delay"].iloc[passes].to_numpy(dtype="float64"), np.nan)
+    table["pg_delay"] = delay[first_pass]  # -1: the NaN at the end
     # without postgrey pass lines: an accepted message with the same sender and recipient
     acc = s.deliveries.dropna(subset=["msg_ts"])
     if len(acc):
-        later = table.loc[table["passed_at"].isna()]
-        if len(later):
-            acc_key, later_key = _pair_keys(
-                [acc["sender"].astype("object").fillna("").astype(str), later["sender"]],
-                [acc["recipient"].astype("object").fillna("").astype(str), later["recipient"]],
+        todo = np.flatnonzero(table["passed_at"].isna().to_numpy())
+        if len(todo):
+            acc_key, todo_key = _sender_recipient_keys(
+                acc, table[["sender", "recipient"]].iloc[todo]
             )
-            first_acc = acc.assign(k=acc_key).sort_values("msg_ts", kind="stable")
             # the first acceptance strictly after the first greylisting
             left = pd.DataFrame(
-                {"k": later_key, "ts": later["first_greylisted"], "row": later.index}
+                {"k": todo_key, "ts": table["first_greylisted"].array[todo], "row": todo}
             ).sort_values("ts", kind="stable")
             right = pd.DataFrame(
-                {
-                    "k": first_acc["k"],
-                    "ts": first_acc["msg_ts"],
-                    "acc_ts": first_acc["msg_ts"],
-                }
-            )
+                {"k": acc_key, "ts": acc["msg_ts"].array, "acc_ts": acc["msg_ts"].array}
+            ).sort_values("ts", kind="stable")
             m = pd.merge_asof(
                 left, right, on="ts", by="k", direction="forward", allow_exact_matches=False
             ).dropna(subset=["acc_ts"])
@@ -329,6 +336,84 @@ def greylisting(events: Events) -> pd.DataFrame:
     outcome[table["passed_at"].notna()] = "passed"
     table["outcome"] = outcome
     return table.sort_values("first_greylisted", kind="stable").reset_index(drop=True)[cols]
+
+
+def _triplet_keys(ev: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A code per (client network, sender, recipient) of the events at ``rows``, and networks.
+
+    Missing senders and recipients are the empty string; a missing network is one with the
+    empty string too (as ``fillna("")`` makes them).
+
+    Returns:
+        The triplet codes and the network of each row (object, NaN when the address is).
+
+    """
+    import numpy as np
+    import pandas as pd
+
+    ip, ips = codes(ev["client_ip"].iloc[rows])
+    nets = np.append(_nets(pd.Series(ips, dtype="object"), 24, 64).to_numpy(dtype=object), np.nan)
+    net = nets[ip]  # code -1: the NaN at the end
+    net_code = pd.factorize(pd.Series(nets, dtype="object").fillna(""))[0][ip]
+    key = net_code.astype(np.int64)
+    for column in ("sender", "recipient"):
+        found, uniques = _filled_codes(ev[column].iloc[rows])
+        key = pd.factorize(key * (len(uniques) + 1) + found)[0].astype(np.int64)
+    return key, net
+
+
+def _filled_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~mailreject.kernels.codes` of ``values.fillna("")``: missing is the empty string."""
+    import numpy as np
+
+    found, uniques = codes(values)
+    missing = found < 0
+    if missing.any():
+        empty = np.flatnonzero(uniques == "")
+        if not len(empty):
+            uniques = np.append(uniques, "")
+            empty = np.array([len(uniques) - 1])
+        found = np.where(missing, empty[0], found)
+    return found, uniques
+
+
+def _sender_recipient_keys(
+    accepted: pd.DataFrame, wanted: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per (sender, recipient) pair of two tables (missing: the empty string).
+
+    Returns:
+        The keys of ``accepted`` and of ``wanted``; -1 for pairs ``accepted`` does not have.
+
+    """
+    import numpy as np
+    import pandas as pd
+
+    keys = []
+    for column in ("sender", "recipient"):
+        found, uniques = _filled_codes(accepted[column])
+        there = pd.Index(uniques).get_indexer(wanted[column].astype("object").fillna(""))
+        keys.append((found, there, len(uniques)))
+    (s_acc, s_want, _), (r_acc, r_want, width) = keys
+    acc_key = s_acc.astype(np.int64) * width + r_acc
+    want_key = np.where((s_want >= 0) & (r_want >= 0), s_want.astype(np.int64) * width + r_want, -1)
+    return acc_key, want_key
+
+
+def _isna(values: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
+    missing: np.ndarray = pd.isna(values)
+    return missing
+
+
+def _take(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]``, NaN where ``at`` is -1."""
+    import numpy as np
+
+    out = np.full(len(at), np.nan, dtype=object)
+    out[at >= 0] = values[at[at >= 0]]
+    return out
 
 
 def greylist_summary(triplets: pd.DataFrame) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailreject.api import _is_sorted
-from mailreject.frames import _label, _nets, _network, _per_group
+from mailreject.frames import _label, _nets, _network, _pair_keys, _per_group
 from mailreject.kernels import (
     LABEL_COLUMNS,
     combination_codes,
@@ -26,6 +26,7 @@ from mailreject.kernels import (
     top_order,
 )
 from mailreject.layers import _codes_per_group, _first_rejects
+from mailreject.legit import _sender_recipient_keys, _triplet_keys
 from mailreject.segments import Segments, sorted_codes
 from mailreject.sessions import per_combination
 from mailreject.who import _domains
@@ -234,3 +235,44 @@ def test_codes_per_group_equal_groupby_join(rows: list[tuple[int, float]]) -> No
     )
     got = _codes_per_group(frame["g"].to_numpy(), frame["code"].to_numpy(dtype="float64"), 4)
     assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["192.0.2.1", "192.0.2.9", "198.51.100.1", "2001:db8::1", "", None]),
+            st.sampled_from(["a@x", "", None]),
+            st.sampled_from(["b@y", "c@y", "", None]),
+        ),
+        max_size=30,
+    )
+)
+def test_triplet_keys_equal_the_pair_key_definition(rows: list[tuple[str | None, ...]]) -> None:
+    ev = pd.DataFrame(rows, columns=["client_ip", "sender", "recipient"], dtype="str")
+    at = np.arange(len(ev))
+    key, net = _triplet_keys(ev, at)
+    want_net = _nets(ev["client_ip"], 24, 64)
+    assert [None if n != n else n for n in net] == [None if n != n else n for n in want_net]
+    first = _pair_keys([want_net.fillna("")], [ev["sender"].astype("object").fillna("")])[0]
+    want = _pair_keys([pd.Series(first)], [ev["recipient"].astype("object").fillna("")])[0]
+    assert pd.factorize(key)[0].tolist() == pd.factorize(want)[0].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "", None]), st.sampled_from(["b", "c", None]))),
+    st.lists(st.tuples(st.sampled_from(["a", "d", ""]), st.sampled_from(["b", "", "e"]))),
+)
+def test_sender_recipient_keys_equal_the_pair_key_definition(
+    accepted: list[tuple[str | None, ...]], wanted: list[tuple[str, ...]]
+) -> None:
+    acc = pd.DataFrame(accepted, columns=["sender", "recipient"], dtype="str")
+    want = pd.DataFrame(wanted, columns=["sender", "recipient"], dtype="object")
+    acc_key, want_key = _sender_recipient_keys(acc, want)
+    plain = _pair_keys(
+        [acc["sender"].astype("object").fillna(""), want["sender"]],
+        [acc["recipient"].astype("object").fillna(""), want["recipient"]],
+    )
+    for i, j in np.ndindex(len(acc), len(want)):
+        assert (acc_key[i] == want_key[j]) == (plain[0][i] == plain[1][j])
