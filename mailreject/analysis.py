@@ -46,6 +46,7 @@ from mailreject.frames import (
     events_from_text,
     human_bytes,
 )
+from mailreject.kernels import ip_codes, positions
 from mailreject.layers import (
     accepted,
     choose_freq,
@@ -87,6 +88,7 @@ from mailreject.who import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = [
@@ -455,6 +457,15 @@ def insights(a: Analysis) -> list[str]:
 # --------------------------------------------------------------------------- entry point
 
 
+def _distinct(found: np.ndarray) -> int:
+    """Distinct values among integer codes (-1: missing, not counted)."""
+    import numpy as np
+
+    seen = np.zeros(int(found.max(initial=-1)) + 1, dtype=bool)
+    seen[found[found >= 0]] = True
+    return int(seen.sum())
+
+
 def _config(postconf: PostfixConfig | str | Path | None) -> PostfixConfig | None:
     if postconf is None or isinstance(postconf, PostfixConfig):
         return postconf
@@ -604,8 +615,8 @@ def analyse(
         "rejected_attempts": len(s.attempts),
         "accepted_messages": acc["messages"],
         "accepted_bytes": acc["bytes"],
-        "client_ips": int(s.events["client_ip"].nunique()),
-        "rejected_client_ips": int(rej["client_ip"].nunique()),
+        "client_ips": _distinct(ip_codes(s)[0]),
+        "rejected_client_ips": _distinct(ip_codes(s)[0][positions(s, rej)]),
     }
     a = Analysis(
         period_start=pd.Timestamp(start),

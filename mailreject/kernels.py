@@ -21,8 +21,10 @@ __all__ = [
     "combination_codes",
     "first_in_group",
     "group_nunique",
+    "ip_codes",
     "kind_rows",
     "labels",
+    "mask",
     "reject_groups",
     "reject_values",
     "top_order",
@@ -54,6 +56,21 @@ def codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return values.cat.codes.to_numpy(), cats  # int8 or int16: small and fast to compare
     found, uniques = pd.factorize(values)
     return found.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def mask(condition: pd.Series) -> np.ndarray:
+    """A boolean condition as a numpy mask; missing (``pd.NA`` of nullable dtypes) is False.
+
+    That is how ``.loc[condition]`` takes it.
+
+    Example:
+        >>> import pandas as pd
+        >>> mask(pd.Series(["a", None], dtype="string") == "a").tolist()
+        [True, False]
+
+    """
+    found: np.ndarray = condition.to_numpy(dtype=bool, na_value=False)
+    return found
 
 
 def combination_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -131,9 +148,18 @@ def group_nunique(groups: np.ndarray, values: np.ndarray, count: int) -> np.ndar
     ok = (groups >= 0) & (values >= 0)
     if not ok.any():
         return np.zeros(count, dtype=np.int64)
-    span = int(values[ok].max()) + 1
-    keys = groups[ok].astype(np.int64) * span + values[ok].astype(np.int64)
-    distinct = pd.unique(keys)
+    value = values[ok].astype(np.intp)
+    group = groups[ok].astype(np.int64)
+    span = int(value.max()) + 1
+    if count <= 64 and span <= 4 * len(value) + 1024:
+        # few groups: one bit per group for each value, no hashing of (group, value) pairs
+        bits = np.zeros(span, dtype=np.uint64)
+        np.bitwise_or.at(bits, value, np.left_shift(np.uint64(1), group.astype(np.uint64)))
+        used = bits[bits != 0]
+        return np.array(
+            [np.count_nonzero(used & np.uint64(1 << g)) for g in range(count)], dtype=np.int64
+        )
+    distinct = pd.unique(group * span + value)
     return np.bincount(distinct // span, minlength=count).astype(np.int64)
 
 
@@ -212,6 +238,32 @@ def kind_rows(s: Sessions, kind: str) -> np.ndarray:
     return table[kind]
 
 
+def ip_codes(s: Sessions) -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`codes` of every event's client IP (cached: IPs are hashed once per analysis).
+
+    Example:
+        >>> from mailreject.analysis import build, events_from_text
+        >>> s = build(events_from_text(
+        ...     "Nov  3 00:31:10 mx1 postfix/smtpd[7]: connect from a.example[192.0.2.1]\n"))
+        >>> found, ips = ip_codes(s)
+        >>> found.tolist(), ips.tolist()
+        ([0], ['192.0.2.1'])
+
+    """
+    return s.cached("ip_codes", lambda s: codes(s.events["client_ip"]))
+
+
+def positions(s: Sessions, frame: pd.DataFrame) -> np.ndarray:
+    """Positions in ``s.events`` of the rows of ``frame`` (a selection of the events)."""
+    import numpy as np
+    import pandas as pd
+
+    index = s.events.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame.index.to_numpy(dtype=np.int64)
+    return index.get_indexer(frame.index).astype(np.int64)
+
+
 def reject_groups(s: Sessions) -> tuple[np.ndarray, pd.DataFrame]:
     """The (layer, restriction label) group of each reject event (cached).
 
@@ -273,6 +325,6 @@ def _make_reject_values(s: Sessions) -> dict[str, np.ndarray]:
         "conn": np.where(conn >= 0, conn, -1),
         "attempt": np.where(attempt >= 0, attempt, -1),
         "recipient": np.where(recipient >= 0, pair, -1).astype(np.int64),
-        "client": codes(rej["client_ip"])[0].astype(np.int64),
+        "client": ip_codes(s)[0][positions(s, rej)].astype(np.int64),
         "temporary": (code >= 400) & (code < 500),
     }

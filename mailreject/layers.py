@@ -391,21 +391,23 @@ def first_layers(events: Events, *, order: Sequence[str] | None = None) -> pd.Da
     order = list(order or s.order)
     conns = s.connections
     total = len(conns)
-    by_layer = conns.dropna(subset=["first_layer"])
-    counts = by_layer.groupby("first_layer").size()
-    accepted_after = by_layer.loc[by_layer["messages"] > 0].groupby("first_layer").size()
+    first = conns["first_layer"]  # only the columns counted: no copy of the whole table
+    messages = conns["messages"].to_numpy()
+    stopped = first.notna().to_numpy()
+    counts = first[stopped].value_counts().sort_index()
+    accepted_after = first[stopped & (messages > 0)].value_counts()
     extra = [layer for layer in counts.index if layer not in order]
     table = pd.DataFrame(index=pd.Index(order + extra, name="layer"))
     table["connections"] = counts.reindex(table.index).fillna(0).astype("int64")
     table["then_accepted"] = accepted_after.reindex(table.index).fillna(0).astype("int64")
     table["stopped"] = table["connections"] - table["then_accepted"]
     table = table.reset_index()
-    rest = conns.loc[conns["first_layer"].isna()]
+    rest = messages[~stopped]
     tail = pd.DataFrame(
         {
             "layer": ["accepted", "no decision"],
-            "connections": [int((rest["messages"] > 0).sum()), int((rest["messages"] == 0).sum())],
-            "then_accepted": [int((rest["messages"] > 0).sum()), 0],
+            "connections": [int((rest > 0).sum()), int((rest == 0).sum())],
+            "then_accepted": [int((rest > 0).sum()), 0],
             "stopped": [0, 0],
         }
     )

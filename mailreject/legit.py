@@ -22,7 +22,7 @@ from mailreject.frames import (
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
-from mailreject.kernels import codes, first_in_group, kind_rows
+from mailreject.kernels import codes, first_in_group, kind_rows, mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -254,13 +254,13 @@ def greylisting(events: Events) -> pd.DataFrame:
     ]
     ps = kind_rows(s, "greylist")
     action = ev["action"].iloc[ps]
-    grey = ps[(action == "greylist").to_numpy()]
+    grey = ps[mask(action == "greylist")]
     if not len(grey):
         rej = kind_rows(s, "reject")
-        grey = rej[(ev["layer"].iloc[rej] == "greylist").to_numpy()]
+        grey = rej[mask(ev["layer"].iloc[rej] == "greylist")]
     if not len(grey):
         return _empty(cols)
-    passes = ps[(action == "pass").to_numpy()]
+    passes = ps[mask(action == "pass")]
     rows = np.concatenate([grey, passes])  # the triplets' lines, greylistings first
     key, net = _triplet_keys(ev, rows)
     # triplets in order of their first greylisting (events are in time order)

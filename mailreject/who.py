@@ -6,6 +6,7 @@ by :mod:`mailreject.analysis`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailreject.frames import (
@@ -19,6 +20,16 @@ from mailreject.frames import (
     _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
+)
+from mailreject.kernels import (
+    codes,
+    first_in_group,
+    group_nunique,
+    ip_codes,
+    kind_rows,
+    mask,
+    positions,
+    reject_groups,
 )
 from mailreject.sessions import _endswith
 
@@ -267,23 +278,117 @@ def is_allowlist(zone: str) -> bool:
     return any(word in z for word in ("dnswl", "whitelist", "allowlist", "swl.", "wl.mailspike"))
 
 
-def _dnsbl_sets(s: Sessions) -> tuple[dict[str, set[str]], pd.DataFrame]:
-    return s.cached("dnsbl_sets", _make_dnsbl_sets)
+@dataclass
+class _Listings:
+    """Client IPs listed per DNS list zone, as codes of :func:`~mailreject.kernels.ip_codes`.
+
+    Attributes:
+        zones: Zone names, sorted.
+        zone_of: Zone (position in ``zones``) of each distinct (zone, IP) pair.
+        ip_of: IP code of each distinct pair.
+        smtpd: smtpd reject lines per zone.
+        postscreen: postscreen reject lines per zone.
+        dnsblog: dnsblog listings per zone.
+        names: Restrictions that named each zone, in order of first appearance.
+
+    """
+
+    zones: list[str]
+    zone_of: np.ndarray
+    ip_of: np.ndarray
+    smtpd: np.ndarray
+    postscreen: np.ndarray
+    dnsblog: np.ndarray
+    names: list[list[str]]
+
+    @property
+    def clients(self) -> np.ndarray:
+        """Distinct client IPs per zone."""
+        import numpy as np
+
+        return np.bincount(self.zone_of, minlength=len(self.zones))
 
 
-def _make_dnsbl_sets(s: Sessions) -> tuple[dict[str, set[str]], pd.DataFrame]:
+def _unique_clients(
+    zone_of: np.ndarray, ip_of: np.ndarray, allow: np.ndarray, caught: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Per zone, the IPs no other blocking zone lists and no other layer caught; the union.
+
+    Args:
+        zone_of: Zone of each distinct (zone, IP) pair.
+        ip_of: IP code of each pair.
+        allow: Per zone, whether it is an allow list (no unique clients, not in the union).
+        caught: Per IP code, whether another layer or postscreen test caught it.
+
+    Returns:
+        Unique clients per zone, and the number of IPs any blocking zone lists.
+
+    """
+    import numpy as np
+
+    blocking = ~allow[zone_of]
+    listed_by = np.bincount(ip_of[blocking], minlength=len(caught))  # blocking zones per IP
+    union = int(np.count_nonzero(listed_by))
+    unique_pair = blocking & (listed_by[ip_of] == 1) & ~caught[ip_of]
+    return np.bincount(zone_of[unique_pair], minlength=len(allow)), union
+
+
+def _both(zone_of: np.ndarray, ip_of: np.ndarray, count: int) -> np.ndarray:
+    """Zones x zones: how many IPs both zones list (the diagonal: each zone's IPs)."""
+    import numpy as np
+    import pandas as pd
+
+    local, listed = pd.factorize(ip_of)
+    # float64 sums of ones are exact; a matrix product is much faster than set operations
+    member = np.zeros((len(listed), count), dtype=np.float64)
+    member[local, zone_of] = 1.0
+    both: np.ndarray = np.rint(member.T @ member).astype(np.int64)
+    return both
+
+
+def _listings(s: Sessions) -> _Listings:
+    return s.cached("dnsbl_listings", _make_listings)
+
+
+def _make_listings(s: Sessions) -> _Listings:
+    import numpy as np
+    import pandas as pd
+
     ev = s.events
-    hits = ev.loc[
-        ev["rbl_zone"].notna() & ev["client_ip"].notna() & ev["kind"].isin(["reject", "dnsbl"]),
-        ["kind", "layer", "restriction", "rbl_zone", "client_ip", "program"],
-    ].copy()
-    hits["rbl_zone"] = hits["rbl_zone"].astype("object")
-    hits["client_ip"] = hits["client_ip"].astype("object")
-    hits["by_postscreen"] = _endswith(hits["program"], "postscreen")
-    sets: dict[str, set[str]] = {
-        str(zone): set(grp["client_ip"]) for zone, grp in hits.groupby("rbl_zone")
-    }
-    return sets, hits
+    rows = np.sort(np.concatenate([kind_rows(s, "reject"), kind_rows(s, "dnsbl")]))
+    ip = ip_codes(s)[0][rows]
+    keep = ev["rbl_zone"].iloc[rows].notna().to_numpy() & (ip >= 0)
+    rows, ip = rows[keep], ip[keep].astype(np.int64)
+    found, zone_names = codes(ev["rbl_zone"].iloc[rows])
+    present = np.flatnonzero(np.bincount(found, minlength=len(zone_names)))
+    order = sorted(present.tolist(), key=lambda i: str(zone_names[i]))  # as groupby sorts
+    renumber = np.full(len(zone_names), -1, dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    zone = renumber[found]
+    count = len(order)
+    reject = mask(ev["kind"].iloc[rows] == "reject")
+    by_postscreen = _endswith(ev["program"].iloc[rows], "postscreen").to_numpy()
+    restriction = ev["restriction"].iloc[rows]
+    named = np.flatnonzero(reject & restriction.notna().to_numpy())
+    name_code, name_values = codes(restriction.iloc[named])
+    width = len(name_values) + 1
+    names: list[list[str]] = [[] for _ in range(count)]
+    for pair in pd.unique(zone[named] * width + name_code).tolist():  # first appearance
+        names[pair // width].append(str(name_values[pair % width]))
+    dnsblog = np.bincount(zone[~reject], minlength=count)
+    for z in np.flatnonzero(dnsblog):
+        names[z].append("postscreen_dnsbl_sites")
+    span = int(ip.max(initial=-1)) + 1
+    pairs = pd.unique(zone * span + ip)
+    return _Listings(
+        zones=[str(zone_names[i]) for i in order],
+        zone_of=pairs // span if span else pairs,
+        ip_of=pairs % span if span else pairs,
+        smtpd=np.bincount(zone[reject & ~by_postscreen], minlength=count),
+        postscreen=np.bincount(zone[reject & by_postscreen], minlength=count),
+        dnsblog=dnsblog,
+        names=names,
+    )
 
 
 def dnsbl_zones(events: Events) -> pd.DataFrame:
@@ -306,6 +411,7 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
     s = _sessions(events)
@@ -320,65 +426,57 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
         "unique_clients",
         "unique_share",
     ]
-    sets, hits = _dnsbl_sets(s)
-    if not sets:
+    listings = _listings(s)
+    if not listings.zones:
         return _empty(cols)
     ev = s.events
-    action = ev["action"]
-    other = ev.loc[
-        (
-            (ev["kind"] == "reject")
-            & ev["rbl_zone"].isna()
-            & (ev["layer"] != "rbl")
-            & (ev["restriction"] != "postscreen_dnsbl_action")  # missing: not equal
+    found, ips = ip_codes(s)
+    # clients another layer or postscreen test caught
+    rej = s.reject_events()
+    other_rejects = mask(
+        rej["rbl_zone"].isna()
+        & (rej["layer"] != "rbl")
+        & (rej["restriction"] != "postscreen_dnsbl_action")  # missing: not equal
+    )
+    ps = kind_rows(s, "postscreen")
+    action = ev["action"].iloc[ps]
+    tests = mask(
+        action.notna()
+        & ~action.isin(
+            [
+                "",
+                "CONNECT",
+                "DISCONNECT",
+                "HANGUP",
+                "PASS NEW",
+                "PASS OLD",
+                "DNSBL",
+                "WHITELISTED",
+                "ALLOWLISTED",
+            ]
         )
-        | (
-            (ev["kind"] == "postscreen")
-            & action.notna()
-            & ~action.isin(
-                [
-                    "",
-                    "CONNECT",
-                    "DISCONNECT",
-                    "HANGUP",
-                    "PASS NEW",
-                    "PASS OLD",
-                    "DNSBL",
-                    "WHITELISTED",
-                    "ALLOWLISTED",
-                ]
-            )
-        ),
-        "client_ip",
+    )
+    caught = np.zeros(len(ips) + 1, dtype=bool)  # the last entry: code -1 (no address)
+    caught[found[positions(s, rej)[other_rejects]]] = True
+    caught[found[ps[tests]]] = True
+    caught[-1] = False
+    allow = np.array([is_allowlist(zone) for zone in listings.zones], dtype=bool)
+    unique, union = _unique_clients(listings.zone_of, listings.ip_of, allow, caught)
+    clients = listings.clients
+    rows = [
+        {
+            "zone": zone,
+            "restriction": ", ".join(dict.fromkeys(listings.names[z])),
+            "allowlist": bool(allow[z]),
+            "smtpd_rejects": int(listings.smtpd[z]),
+            "postscreen_rejects": int(listings.postscreen[z]),
+            "dnsblog_listings": int(listings.dnsblog[z]),
+            "clients": int(clients[z]),
+            "unique_clients": int(unique[z]),
+            "unique_share": int(unique[z]) / union if union else 0.0,
+        }
+        for z, zone in enumerate(listings.zones)
     ]
-    caught_elsewhere = set(other.dropna().astype("object"))
-    blocking = {zone: ips for zone, ips in sets.items() if not is_allowlist(zone)}
-    union: set[str] = set().union(*blocking.values())
-    rows = []
-    zone_hits = hits.groupby("rbl_zone", sort=False)
-    for zone, ips in sets.items():
-        z = zone_hits.get_group(zone)
-        others: set[str] = set().union(*(v for k, v in blocking.items() if k != zone))
-        unique: set[str] = set() if is_allowlist(zone) else ips - others - caught_elsewhere
-        smtpd = z.loc[(z["kind"] == "reject") & ~z["by_postscreen"]]
-        names = z.loc[z["kind"] == "reject", "restriction"].dropna().unique().tolist()
-        if (z["kind"] == "dnsbl").any():
-            names.append("postscreen_dnsbl_sites")
-        rows.append(
-            {
-                "zone": zone,
-                "restriction": ", ".join(dict.fromkeys(names)),
-                "allowlist": is_allowlist(zone),
-                "smtpd_rejects": len(smtpd),
-                "postscreen_rejects": int(
-                    ((z["kind"] == "reject") & ~z.index.isin(smtpd.index)).sum()
-                ),
-                "dnsblog_listings": int((z["kind"] == "dnsbl").sum()),
-                "clients": len(ips),
-                "unique_clients": len(unique),
-                "unique_share": len(unique) / len(union) if union else 0.0,
-            }
-        )
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["clients", "zone"], ascending=[False, True], kind="stable").reset_index(
         drop=True
@@ -399,22 +497,26 @@ def dnsbl_overlap(events: Events) -> pd.DataFrame:
     import pandas as pd
 
     s = _sessions(events)
-    sets, _ = _dnsbl_sets(s)
+    listings = _listings(s)
     cols = ["zone_a", "zone_b", "clients_a", "clients_b", "both", "share_of_a", "jaccard"]
-    zones = sorted(sets, key=lambda z: (-len(sets[z]), z))
+    clients = listings.clients.tolist()
+    count = len(listings.zones)
+    # zones x zones: IPs listed by both, from one membership matrix
+    both_matrix = _both(listings.zone_of, listings.ip_of, count)
+    zones = sorted(range(count), key=lambda z: (-clients[z], listings.zones[z]))
     rows = []
     for a in zones:
         for b in zones:
-            both = len(sets[a] & sets[b])
-            either = len(sets[a] | sets[b])
+            both = int(both_matrix[a, b])
+            either = clients[a] + clients[b] - both
             rows.append(
                 {
-                    "zone_a": a,
-                    "zone_b": b,
-                    "clients_a": len(sets[a]),
-                    "clients_b": len(sets[b]),
+                    "zone_a": listings.zones[a],
+                    "zone_b": listings.zones[b],
+                    "clients_a": clients[a],
+                    "clients_b": clients[b],
                     "both": both,
-                    "share_of_a": both / len(sets[a]) if sets[a] else 0.0,
+                    "share_of_a": both / clients[a] if clients[a] else 0.0,
                     "jaccard": both / either if either else 0.0,
                 }
             )
@@ -431,12 +533,22 @@ def spf_results(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
-    ev = _sessions(events).events
-    checks = ev.loc[ev["kind"] == "spf", "action"].astype("object").str.lower().value_counts()
+    s = _sessions(events)
+    # lower case once per distinct result, then summed: as value_counts of the lowered lines
+    found, results = codes(s.events["action"].iloc[kind_rows(s, "spf")])
+    per_result = np.bincount(found[found >= 0], minlength=len(results))
+    checks = (
+        pd.Series(per_result, index=pd.Index(results, dtype="object").str.lower())
+        .groupby(level=0, sort=False)
+        .sum()
+    )
+    checks = checks.loc[checks > 0].sort_values(ascending=False, kind="stable")
+    rejects = s.reject_events()
     rej = (
-        ev.loc[(ev["kind"] == "reject") & (ev["layer"] == "spf"), "action"]
+        rejects.loc[rejects["layer"] == "spf", "action"]
         .astype("object")
         .fillna("(not named)")
         .str.lower()
@@ -462,14 +574,22 @@ def postscreen_verdicts(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
     conns = _sessions(events).connections
-    ps = conns.loc[conns["via_postscreen"]] if len(conns) else conns
+    ps = conns.loc[conns["via_postscreen"], ["ps_verdict", "smtpd"]] if len(conns) else conns
     if not len(ps):
         return _empty(["verdict", "sessions", "share", "handed_to_smtpd"])
-    g = ps.groupby("ps_verdict")
-    out = pd.DataFrame({"sessions": g.size(), "handed_to_smtpd": g["smtpd"].sum().astype("int64")})
+    found, verdicts = codes(ps["ps_verdict"])  # missing verdicts: in no row, as in groupby
+    sessions = np.bincount(found[found >= 0], minlength=len(verdicts))
+    smtpd = ps["smtpd"].to_numpy(dtype="float64")[found >= 0]
+    handed = np.bincount(found[found >= 0], weights=smtpd, minlength=len(verdicts))
+    out = pd.DataFrame(
+        {"sessions": sessions, "handed_to_smtpd": handed.astype("int64")},
+        index=pd.Index(verdicts, dtype="object"),
+    )
+    out = out.loc[out["sessions"] > 0]
     out["share"] = out["sessions"] / len(ps)
     out.index.name = "verdict"
     out = out.reset_index().sort_values(
@@ -486,23 +606,32 @@ def postscreen_actions(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
-    ev = _sessions(events).events
-    ps = ev.loc[ev["kind"] == "postscreen", ["action", "restriction", "client_ip"]]
-    if not len(ps):
+    s = _sessions(events)
+    ev = s.events
+    rows = kind_rows(s, "postscreen")
+    if not len(rows):
         return _empty(["action", "restriction", "events", "clients"])
-    clients = pd.factorize(ps["client_ip"])[0]  # integers count faster than strings
-    ps = ps.assign(client=pd.Series(clients, index=ps.index).where(clients >= 0))
-    g = ps.groupby(ps["action"].astype("object").fillna("?"))
+    # one group per action name, missing actions under "?" (as fillna("?") then groupby)
+    found, actions = codes(ev["action"].iloc[rows])
+    names = pd.Index(np.append(actions, "?"), dtype="object")
+    merged, distinct = pd.factorize(names)
+    groups = merged[found].astype(np.int64)  # code -1: the "?" at the end
+    count = len(distinct)
+    restriction = ev["restriction"].iloc[rows]
+    at = first_in_group(np.where(restriction.notna().to_numpy(), groups, -1), count)
+    clients = ip_codes(s)[0][rows]  # integers count faster than strings
     out = pd.DataFrame(
         {
-            "restriction": g["restriction"].first(),
-            "events": g.size(),
-            "clients": g["client"].nunique(),
-        }
+            "restriction": restriction.array.take(at, allow_fill=True),
+            "events": np.bincount(groups, minlength=count),
+            "clients": group_nunique(groups, clients, count),
+        },
+        index=pd.Index(distinct, name="action", dtype="object"),
     )
-    out.index.name = "action"
+    out = out.loc[out["events"] > 0]
     return (
         out.reset_index()
         .sort_values(["events", "action"], ascending=[False, True], kind="stable")
@@ -542,7 +671,7 @@ def reject_warnings(events: Events) -> pd.DataFrame:
     if not len(w):
         return _empty(cols)
     w = _labelled(w)
-    good = set(s.messages["client_ip"].dropna())
+    good = set(s.messages["client_ip"].dropna().unique())  # distinct first: fewer to box
     g = w.groupby(["layer", "label"], sort=False)
     out = pd.DataFrame(
         {
@@ -570,8 +699,11 @@ def samples(events: Events, per_restriction: int = 3) -> pd.DataFrame:
         True
 
     """
-    rej = _labelled(_rejects(_sessions(events)))
-    rej["restriction"] = rej["label"]
+    import numpy as np
+    import pandas as pd
+
+    s = _sessions(events)
+    rej = _rejects(s)
     cols = [
         "layer",
         "restriction",
@@ -586,8 +718,14 @@ def samples(events: Events, per_restriction: int = 3) -> pd.DataFrame:
         "source",
         "line_no",
     ]
-    return (
-        rej.groupby(["layer", "restriction"], sort=False)
-        .head(per_restriction)[cols]
-        .reset_index(drop=True)
-    )
+    if not len(rej):
+        return _labelled(rej).assign(restriction=lambda f: f["label"])[cols]
+    groups, names = reject_groups(s)
+    # the first rows of each group, in row order: groupby(...).head(per_restriction)
+    rank = pd.Series(groups).groupby(groups).cumcount().to_numpy()
+    rows = np.flatnonzero(rank < per_restriction)
+    out = rej[cols[2:]].iloc[rows].reset_index(drop=True)
+    for at, (name, column) in enumerate((("layer", "layer"), ("restriction", "label"))):
+        values = names[column].to_numpy(dtype=object)[groups[rows]]
+        out.insert(at, name, pd.Series(values, dtype="object"))
+    return out

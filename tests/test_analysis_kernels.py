@@ -29,7 +29,7 @@ from mailreject.layers import _codes_per_group, _first_rejects
 from mailreject.legit import _sender_recipient_keys, _triplet_keys
 from mailreject.segments import Segments, sorted_codes
 from mailreject.sessions import per_combination
-from mailreject.who import _domains
+from mailreject.who import _both, _domains, _unique_clients
 
 
 @settings(max_examples=200, deadline=None)
@@ -138,12 +138,13 @@ CODES = st.lists(st.integers(-1, 4), max_size=40)
 @settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_group_nunique_equals_groupby_nunique(data: st.DataObject) -> None:
-    groups = data.draw(CODES)
+    count = data.draw(st.sampled_from([5, 70]))  # bits per group, or hashed pairs
+    groups = data.draw(st.lists(st.integers(-1, count - 1), max_size=40))
     values = data.draw(st.lists(st.integers(-1, 6), min_size=len(groups), max_size=len(groups)))
     frame = pd.DataFrame({"g": groups, "v": values})
     frame = frame.loc[(frame["g"] >= 0) & (frame["v"] >= 0)]
-    want = frame.groupby("g")["v"].nunique().reindex(range(5), fill_value=0)
-    got = group_nunique(np.array(groups, dtype=np.int64), np.array(values, dtype=np.int64), 5)
+    want = frame.groupby("g")["v"].nunique().reindex(range(count), fill_value=0)
+    got = group_nunique(np.array(groups, dtype=np.int64), np.array(values, dtype=np.int64), count)
     assert got.tolist() == want.tolist()
 
 
@@ -276,3 +277,28 @@ def test_sender_recipient_keys_equal_the_pair_key_definition(
     )
     for i, j in np.ndindex(len(acc), len(want)):
         assert (acc_key[i] == want_key[j]) == (plain[0][i] == plain[1][j])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), max_size=40),
+    st.lists(st.booleans(), min_size=4, max_size=4),
+    st.sets(st.integers(0, 6)),
+)
+def test_dnsbl_counts_equal_the_set_definitions(
+    listed: list[tuple[int, int]], allow: list[bool], caught: set[int]
+) -> None:
+    pairs = sorted(set(listed))
+    zone_of = np.array([p[0] for p in pairs], dtype=np.int64)
+    ip_of = np.array([p[1] for p in pairs], dtype=np.int64)
+    sets = {z: {ip for zz, ip in pairs if zz == z} for z in range(4)}
+    blocking = {z: ips for z, ips in sets.items() if not allow[z]}
+    caught_mask = np.array([ip in caught for ip in range(7)], dtype=bool)
+    unique, union = _unique_clients(zone_of, ip_of, np.array(allow), caught_mask)
+    assert union == len(set().union(*blocking.values()))
+    for z, ips in sets.items():
+        others = set().union(*(v for k, v in blocking.items() if k != z))
+        assert unique[z] == (0 if allow[z] else len(ips - others - caught))
+    both = _both(zone_of, ip_of, 4)
+    for a, b in np.ndindex(4, 4):
+        assert both[a, b] == len(sets[a] & sets[b])
