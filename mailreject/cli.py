@@ -515,6 +515,21 @@ PostconfOpt = Annotated[
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows in the top-N tables.")]
 
 
+def _release_memory_promptly() -> None:
+    """Arrow memory for analysing gigabytes once: freed buffers go back to the OS at once.
+
+    The default pool (mimalloc) keeps freed pages for reuse, ~2 GB after reading a month of
+    12.5M events; jemalloc without decay returns them (peak of the load 4.8 -> 3.4 GB).
+    """
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def _analysis(
     files: list[str] | None,
     options: Any,
@@ -532,11 +547,9 @@ def _analysis(
     from mailreject.analysis import NoDataError, analyse, default_since
     from mailreject.frames import load_events
 
-    # The events are read once and dropped whole: the system allocator returns freed Arrow
-    # buffers to the OS, where the default pool keeps gigabytes of them for reuse.
-    pa.set_memory_pool(pa.system_memory_pool())
+    _release_memory_promptly()
     events, quality = load_events(files, options, since=since, until=until, store=store)
-    pa.system_memory_pool().release_unused()
+    pa.default_memory_pool().release_unused()
     if not len(events):
         raise NoDataError(
             "no events in the input",

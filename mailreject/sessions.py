@@ -264,7 +264,7 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     ev = normalise(ev, keep=CATEGORICAL_COLUMNS)
     rank = {layer: i for i, layer in enumerate(order)}
     codes, uniques = pd.factorize(ev["layer"])  # few distinct layers: look each up once
-    ranks = np.array([rank.get(u, len(order)) for u in uniques] + [len(order)], dtype="int64")
+    ranks = np.array([rank.get(u, len(order)) for u in uniques] + [len(order)], dtype="int8")
     ev["layer_rank"] = ranks[codes]  # code -1 (missing) takes the last entry
     ev["conn"] = -1
     kind = ev["kind"]
@@ -284,7 +284,6 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
         [keys.host[smtpd_rows], ev["pid"].to_numpy(dtype="float64")[smtpd_rows]],
         _in(kind, {"connect"})[smtpd_rows],
     )
-    ev["smtpd_sid"] = smtpd.ids
 
     # ---- postscreen sessions: (host, client_ip, client_port), a new one at each CONNECT
     ps_rows = np.flatnonzero(
@@ -304,7 +303,6 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
         ],
         _in(action, {"CONNECT"})[ps_rows],
     )
-    ev["ps_sid"] = postscreen.ids
 
     ps_table = _postscreen_sessions(ev, postscreen, keys)
     sm_table = _smtpd_sessions(ev, smtpd, keys)
@@ -342,8 +340,10 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
         conn[has] = table_conn.to_numpy(dtype="int64")[segments.ids[has]]
     ev["conn"] = conn
 
+    in_smtpd = smtpd.ids >= 0
     del smtpd, postscreen  # the tables hold what is left to use: free the big arrays
-    _link_by_queue_id(ev, keys)
+    _link_by_queue_id(ev, keys, in_smtpd)
+    del in_smtpd
     _link_policy_lines(ev, keys, sm_table, ps_table)
     ev["conn"] = ev["conn"].astype("int64")
     queue = keys.queue
@@ -375,17 +375,17 @@ class _Keys:
 
         both = (host_at >= 0) & (ip_at >= 0)
         out = np.full(len(host_at), -1, dtype="int64")
-        out[both] = (
-            self.host[host_at[both]] * (int(self.ip.max(initial=0)) + 1) + self.ip[ip_at[both]]
-        )
+        span = int(self.ip.max(initial=0)) + 1
+        out[both] = self.host[host_at[both]].astype("int64") * span + self.ip[ip_at[both]]
         return out
 
     @classmethod
     def of(cls, ev: pd.DataFrame) -> _Keys:
         import pandas as pd
 
-        host = sorted_codes(ev["host"])
-        ip = sorted_codes(ev["client_ip"])
+        # int32 addresses and hosts: they live through the whole build, one entry per event
+        host = sorted_codes(ev["host"]).astype("int32")
+        ip = sorted_codes(ev["client_ip"]).astype("int32")
         queue = pd.factorize(ev["queue_id"])[0].astype("int64", copy=False)  # missing: -1
         return cls(host, ip, queue)
 
@@ -517,15 +517,16 @@ def _smtpd_sessions(ev: pd.DataFrame, seg: Segments, keys: _Keys) -> pd.DataFram
     )
 
 
-def _link_by_queue_id(ev: pd.DataFrame, keys: _Keys) -> None:
-    """Gives lines with a queue id (cleanup rejects, qmgr, deliveries) their smtpd connection."""
+def _link_by_queue_id(ev: pd.DataFrame, keys: _Keys, in_smtpd: np.ndarray) -> None:
+    """Gives lines with a queue id (cleanup rejects, qmgr, deliveries) their smtpd connection.
+
+    ``in_smtpd`` tells which events belong to an smtpd session.
+    """
     import numpy as np
     import pandas as pd
 
     conn = ev["conn"].to_numpy(dtype="int64")
-    anchor_rows = np.flatnonzero(
-        _in(ev["kind"], {"queue"}) & (ev["smtpd_sid"].to_numpy() >= 0) & (keys.queue >= 0)
-    )
+    anchor_rows = np.flatnonzero(_in(ev["kind"], {"queue"}) & in_smtpd & (keys.queue >= 0))
     todo_rows = np.flatnonzero((conn < 0) & (keys.queue >= 0))
     if not len(anchor_rows) or not len(todo_rows):
         return
