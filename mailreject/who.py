@@ -7,12 +7,11 @@ by :mod:`mailreject.analysis`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailreject.frames import (
     UNKNOWN_USER_RESTRICTIONS,
     Events,
-    _by_count,
     _empty,
     _labelled,
     _most_common,
@@ -30,50 +29,102 @@ from mailreject.kernels import (
     mask,
     positions,
     reject_groups,
+    reject_values,
+    top_order,
 )
 from mailreject.sessions import _endswith
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     import pandas as pd
 
     from mailreject.sessions import Sessions
 
 
-def _top(frame: pd.DataFrame, key: pd.Series, name: str, n: int) -> pd.DataFrame:
+def _top(s: Sessions, found: np.ndarray, names: Any, name: str, n: int) -> pd.DataFrame:
+    """The ``n`` keys with the most rejects, ties by key, and what their rejects were.
+
+    Args:
+        s: Built sessions.
+        found: Key code of each reject event (-1: no key).
+        names: The key of each code (distinct strings, an array or Arrow-backed array).
+        name: Name of the key column.
+        n: Rows to keep.
+
+    """
     import numpy as np
     import pandas as pd
 
     cols = [name, "rejects", "clients", "connections", "layers", "first_seen", "last_seen"]
-    codes, uniques = pd.factorize(key)  # missing: -1
-    if not len(uniques):
+    counts = np.bincount(found[found >= 0], minlength=len(names))
+    if not counts.any():
         return _empty(cols)
-    counts = pd.DataFrame(
-        {
-            "_key": np.asarray(uniques, dtype=object),
-            "rejects": np.bincount(codes[codes >= 0], minlength=len(uniques)),
-            "_code": np.arange(len(uniques)),
-        }
-    )
-    counts = counts.sort_values(["rejects", "_key"], ascending=[False, True], kind="stable").head(n)
+    top = top_order(counts, names, n)
+    top = top[counts[top] > 0]  # keys that occur (categories may list others)
     # only the rows of the top keys are looked at again
-    rows = np.flatnonzero(np.isin(codes, counts["_code"].to_numpy()))
-    frame = frame[["client_ip", "conn", "layer", "ts"]].iloc[rows]
-    frame = frame.assign(_key=np.asarray(uniques, dtype=object)[codes[rows]])
-    g = frame.groupby("_key", sort=False)
+    place = np.full(len(names) + 1, -1, dtype=np.int64)  # the last entry: code -1
+    place[top] = np.arange(len(top))
+    group = place[found]
+    rows = np.flatnonzero(group >= 0)
+    group = group[rows]
+    count = len(top)
+    rej = _rejects(s)
+    values = reject_values(s)
+    ts = rej["ts"].iloc[rows].reset_index(drop=True).groupby(group)
     out = pd.DataFrame(
         {
-            "rejects": g.size(),
-            "clients": g["client_ip"].nunique(),
-            "connections": frame.loc[frame["conn"] >= 0].groupby("_key")["conn"].nunique(),
-            "layers": g["layer"].agg(lambda x: ", ".join(_by_count(x.dropna().tolist()))),
-            "first_seen": g["ts"].min(),
-            "last_seen": g["ts"].max(),
-        }
-    ).reindex(counts["_key"])
-    out["connections"] = out["connections"].fillna(0).astype("int64")
-    out.index.name = name
+            "rejects": counts[top],
+            "clients": group_nunique(group, values["client"][rows], count),
+            "connections": group_nunique(group, values["conn"][rows], count),
+            "layers": _layers_by_count(group, rej["layer"].iloc[rows], count),
+            "first_seen": ts.min().array,
+            "last_seen": ts.max().array,
+        },
+        index=pd.Index(names[top].tolist(), name=name),
+    )
     return out.reset_index()[cols]
+
+
+def _layers_by_count(group: np.ndarray, layer: pd.Series, count: int) -> list[str]:
+    """Per group, its layers most frequent first (ties: first seen), joined by ", "."""
+    import numpy as np
+    import pandas as pd
+
+    found, names = codes(layer)
+    ok = found >= 0
+    width = len(names) + 1
+    pair = group[ok] * width + found[ok]
+    per_pair = np.bincount(pair, minlength=count * width)
+    first = first_in_group(np.where(ok, group * width + found, -1), count * width)
+    out = []
+    for g in range(count):
+        seen = [c for c in range(len(names)) if per_pair[g * width + c]]
+        seen.sort(key=lambda c: (-per_pair[g * width + c], first[g * width + c]))
+        out.append(", ".join(str(names[c]) for c in seen))
+    return pd.Series(out, dtype="object").tolist()
+
+
+def _reject_codes(s: Sessions, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~mailreject.kernels.codes` of a column of the reject events (cached)."""
+    return s.cached(f"reject_codes.{column}", lambda s: codes(_rejects(s)[column]))
+
+
+def _mapped(
+    found: np.ndarray, names: Any, change: Callable[[Any], Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``change(value)`` of each value, computed once per distinct value.
+
+    Values that ``change`` makes missing become code -1.
+    """
+    import numpy as np
+    import pandas as pd
+
+    changed = pd.Series(change(names), dtype="object")
+    new, distinct = pd.factorize(changed)
+    new = np.append(new, -1)  # code -1 stays -1
+    return new[found], np.asarray(distinct, dtype=object)
 
 
 def top_clients(events: Events, n: int = 20) -> pd.DataFrame:
@@ -90,15 +141,14 @@ def top_clients(events: Events, n: int = 20) -> pd.DataFrame:
     """
     s = _sessions(events)
     rej = _rejects(s)
-    out = _top(rej, rej["client_ip"], "client_ip", n)
+    found, ips = ip_codes(s)
+    out = _top(s, found[positions(s, rej)], ips, "client_ip", n)
     if len(out):
-        names = (
-            rej.loc[rej["client_ip"].isin(out["client_ip"])]
-            .groupby("client_ip")["client_name"]
-            .agg(_most_common)
-        )
+        mine = rej.loc[rej["client_ip"].isin(out["client_ip"]), ["client_ip", "client_name"]]
+        names = mine.groupby("client_ip")["client_name"].agg(_most_common)
         out.insert(1, "client_name", out["client_ip"].map(names))
-        good = s.messages.dropna(subset=["client_ip"]).groupby("client_ip").size()
+        senders = s.messages["client_ip"]
+        good = senders.loc[senders.isin(out["client_ip"])].value_counts()
         out["accepted_messages"] = out["client_ip"].map(good).fillna(0).astype("int64")
     else:
         out.insert(1, "client_name", [])
@@ -114,9 +164,17 @@ def top_networks(events: Events, n: int = 20) -> pd.DataFrame:
         ['network', 'rejects']
 
     """
+    import numpy as np
+    import pandas as pd
+
     s = _sessions(events)
-    rej = _rejects(s)
-    return _top(rej, _nets(rej["client_ip"], 24, 48), "network", n)
+    found, ips = ip_codes(s)
+    found = found[positions(s, _rejects(s))]
+    present = np.flatnonzero(np.bincount(found[found >= 0], minlength=len(ips)))
+    keep = np.full(len(ips) + 1, -1, dtype=np.int64)  # networks of the addresses rejected
+    keep[present] = np.arange(len(present))
+    nets, names = _mapped(keep[found], ips[present], lambda a: _nets(pd.Series(a), 24, 48))
+    return _top(s, nets, names, "network", n)
 
 
 def top_names(events: Events, n: int = 20) -> pd.DataFrame:
@@ -127,8 +185,8 @@ def top_names(events: Events, n: int = 20) -> pd.DataFrame:
         ['client_name', 'rejects', 'clients', 'connections', 'layers', 'first_seen', 'last_seen']
 
     """
-    rej = _rejects(_sessions(events))
-    return _top(rej, rej["client_name"], "client_name", n)
+    s = _sessions(events)
+    return _top(s, *_reject_codes(s, "client_name"), "client_name", n)
 
 
 def top_helos(events: Events, n: int = 20) -> pd.DataFrame:
@@ -143,8 +201,8 @@ def top_helos(events: Events, n: int = 20) -> pd.DataFrame:
         [['a.example', 1, 1]]
 
     """
-    rej = _rejects(_sessions(events))
-    return _top(rej, rej["helo"], "helo", n)
+    s = _sessions(events)
+    return _top(s, *_reject_codes(s, "helo"), "helo", n)
 
 
 def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
@@ -159,13 +217,9 @@ def top_sender_domains(events: Events, n: int = 20) -> pd.DataFrame:
         [['<>', 1]]
 
     """
-    import numpy as np
-    import pandas as pd
-
-    rej = _rejects(_sessions(events))
-    codes, uniques = pd.factorize(rej["sender"])
-    domains = np.append(_domains(np.asarray(uniques, dtype=object)), np.nan)  # code -1: NaN
-    return _top(rej, pd.Series(domains[codes], index=rej.index), "sender_domain", n)
+    s = _sessions(events)
+    found, domains = _mapped(*_reject_codes(s, "sender"), _domains)
+    return _top(s, found, domains, "sender_domain", n)
 
 
 def _domains(addresses: np.ndarray) -> np.ndarray:
@@ -196,8 +250,13 @@ def top_recipients(events: Events, n: int = 20) -> pd.DataFrame:
         True
 
     """
-    rej = _rejects(_sessions(events))
-    return _top(rej, rej["recipient"].astype("object").str.lower(), "recipient", n)
+    import pandas as pd
+
+    s = _sessions(events)
+    found, lowered = _mapped(
+        *_reject_codes(s, "recipient"), lambda a: pd.Series(a, dtype="object").str.lower()
+    )
+    return _top(s, found, lowered, "recipient", n)
 
 
 def dictionary_attacks(events: Events, n: int = 20) -> pd.DataFrame:

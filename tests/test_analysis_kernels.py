@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailreject.api import _is_sorted
-from mailreject.frames import _label, _nets, _network, _pair_keys, _per_group
+from mailreject.frames import _by_count, _label, _nets, _network, _pair_keys, _per_group
 from mailreject.kernels import (
     LABEL_COLUMNS,
     combination_codes,
@@ -29,7 +29,7 @@ from mailreject.layers import _codes_per_group, _first_rejects
 from mailreject.legit import _sender_recipient_keys, _triplet_keys
 from mailreject.segments import Segments, sorted_codes
 from mailreject.sessions import per_combination
-from mailreject.who import _both, _domains, _unique_clients
+from mailreject.who import _both, _domains, _layers_by_count, _mapped, _unique_clients
 
 
 @settings(max_examples=200, deadline=None)
@@ -302,3 +302,40 @@ def test_dnsbl_counts_equal_the_set_definitions(
     both = _both(zone_of, ip_of, 4)
     for a, b in np.ndindex(4, 4):
         assert both[a, b] == len(sets[a] & sets[b])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["rbl", "helo", "client", None])),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_layers_by_count_equal_by_count_join(
+    rows: list[tuple[int, str | None]], categorical: bool
+) -> None:
+    frame = pd.DataFrame(rows, columns=["g", "layer"]).astype({"layer": "object"})
+    layer = frame["layer"].astype("category") if categorical else frame["layer"]
+    got = _layers_by_count(frame["g"].to_numpy(dtype=np.int64), layer, 4)
+    want = [
+        ", ".join(_by_count(frame.loc[frame["g"] == g, "layer"].dropna().tolist()))
+        for g in range(4)
+    ]
+    assert got == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["A@X.example", "b@x.EXAMPLE", "", "c@y", None]), max_size=30))
+def test_mapped_codes_equal_factorize_of_the_changed_rows(values: list[str | None]) -> None:
+    series = pd.Series(values, dtype="str")
+    found, names = pd.factorize(series)
+
+    def lower(a: object) -> pd.Series:
+        return pd.Series(a, dtype="object").str.lower()
+
+    got, distinct = _mapped(found, names, lower)
+    want_codes, want_names = pd.factorize(series.astype("object").str.lower())
+    assert [distinct[c] if c >= 0 else None for c in got] == [
+        want_names[c] if c >= 0 else None for c in want_codes
+    ]
