@@ -28,6 +28,7 @@ __all__ = [
     "reject_groups",
     "reject_values",
     "top_order",
+    "values_per_group",
 ]
 
 #: The columns a restriction label (:func:`mailreject.frames._label`) is made of.
@@ -178,6 +179,45 @@ def first_in_group(groups: np.ndarray, count: int) -> np.ndarray:
     out = np.full(count, len(groups), dtype=np.int64)
     np.minimum.at(out, groups[rows].astype(np.intp), rows)
     out[out == len(groups)] = -1
+    return out
+
+
+def values_per_group(
+    groups: np.ndarray, values: pd.Series, count: int, *, by_count: bool
+) -> list[list[Any]]:
+    """The distinct non-missing values of each group, most frequent first or in order seen.
+
+    ``by_count``: most frequent first, ties in order of first appearance (as
+    :func:`mailreject.frames._by_count`); else in order of first appearance (as
+    ``dict.fromkeys``).
+
+    Example:
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> values = pd.Series(["a", "b", "b", None, "c"])
+        >>> values_per_group(np.array([0, 0, 0, 0, 1]), values, 2, by_count=True)
+        [['b', 'a'], ['c']]
+
+    """
+    import numpy as np
+    import pandas as pd
+
+    found, names = codes(values)
+    ok = (found >= 0) & (groups >= 0)
+    width = len(names) + 1
+    pairs = pd.DataFrame(
+        {"pair": groups[ok].astype(np.int64) * width + found[ok], "at": np.flatnonzero(ok)}
+    )
+    per_pair = pairs.groupby("pair", sort=False)["at"].agg(["size", "min"])
+    group = per_pair.index.to_numpy() // width
+    value = per_pair.index.to_numpy() % width
+    if by_count:
+        order = np.lexsort((per_pair["min"].to_numpy(), -per_pair["size"].to_numpy(), group))
+    else:
+        order = np.lexsort((per_pair["min"].to_numpy(), group))
+    out: list[list[Any]] = [[] for _ in range(count)]
+    for g, v in zip(group[order].tolist(), value[order].tolist(), strict=True):
+        out[g].append(names[v])
     return out
 
 

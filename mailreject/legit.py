@@ -8,21 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mailreject import kernels
 from mailreject.frames import (
     Events,
-    _by_count,
     _empty,
-    _label,
-    _labelled,
-    _most_common_of,
     _nets,
-    _pair_keys,
-    _per_group,
     _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
-from mailreject.kernels import codes, first_in_group, kind_rows, mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +52,7 @@ def delayed(events: Events) -> pd.DataFrame:
         [['greylist', 'check_policy_service', 600.0]]
 
     """
+    import numpy as np
     import pandas as pd
 
     s = _sessions(events)
@@ -74,76 +69,78 @@ def delayed(events: Events) -> pd.DataFrame:
         "same_client",
     ]
     rej = _rejects(s)
-    temp = rej.loc[
-        (rej["smtp_code"] >= 400)
-        & (rej["smtp_code"] < 500)
-        & rej["sender"].notna()
-        & rej["recipient"].notna(),
-        ["ts", "seq", "sender", "recipient", "client_ip", *_LABEL_COLUMNS],
-    ]
+    code = rej["smtp_code"].to_numpy(dtype="float64")
+    rows = np.flatnonzero(
+        (code >= 400)
+        & (code < 500)
+        & rej["sender"].notna().to_numpy()
+        & rej["recipient"].notna().to_numpy()
+    )
     acc = s.deliveries.dropna(subset=["sender", "recipient", "msg_ts"])
-    if not len(temp) or not len(acc):
+    if not len(rows) or not len(acc):
         return _empty(cols)
-    left = temp[
-        [
-            "ts",
-            "seq",
-            "sender",
-            "recipient",
-            "client_ip",
-            "layer",
-            "restriction",
-            "rule",
-            "rbl_zone",
-        ]
-    ].copy()
-    left["label"] = _label(temp)
-    right = acc[["msg_ts", "queue_id", "sender", "recipient", "client_ip"]].copy()
-    left["key"], right["key"] = _pair_keys(
-        [left["sender"], right["sender"]], [left["recipient"], right["recipient"]]
+    temp = rej[["ts", "sender", "recipient", "client_ip", "layer"]].iloc[rows]
+    acc_key, temp_key = _sender_recipient_keys(acc, temp)
+    # an acceptance counts once per (sender, recipient) and queue id; only acceptances of
+    # pairs that got a 4xx can match
+    wanted = np.flatnonzero(np.isin(acc_key, temp_key))
+    queue = np.full(len(acc), -1, dtype=np.int64)
+    queue[wanted] = kernels.codes(acc["queue_id"].iloc[wanted])[0]
+    keep = np.zeros(len(acc), dtype=bool)
+    keep[wanted] = (
+        ~pd.Series(acc_key[wanted] * (int(queue.max(initial=0)) + 2) + queue[wanted] + 1)
+        .duplicated()
+        .to_numpy()
     )
-    right = right.rename(columns={"client_ip": "acc_ip"}).drop(columns=["sender", "recipient"])
-    right = (
-        right.drop_duplicates(["key", "queue_id"])
-        .assign(ts=lambda f: f["msg_ts"])
-        .sort_values("ts", kind="stable")
-    )
-    left = left.sort_values("ts", kind="stable")
+    right = pd.DataFrame(
+        {
+            "key": acc_key[keep],
+            "ts": acc["msg_ts"].array[keep],
+            "acc": np.flatnonzero(keep),
+        }
+    ).sort_values("ts", kind="stable")
+    left = pd.DataFrame({"key": temp_key, "ts": temp["ts"].array, "row": np.arange(len(rows))})
     m = pd.merge_asof(
-        left,
+        left.sort_values("ts", kind="stable"),
         right,
         on="ts",
         by="key",
         direction="forward",
         tolerance=pd.Timedelta(days=7),
         allow_exact_matches=False,
-    )
-    m = m.dropna(subset=["msg_ts"]).sort_values(["key", "queue_id", "ts", "seq"], kind="stable")
+    ).dropna(subset=["acc"])
     if not len(m):
         return _empty(cols)
-    g = m.groupby(["key", "queue_id"], sort=False)
-    first = g.head(1).set_index(["key", "queue_id"])
+    # one row per (sender, recipient, queue id): the first 4xx (rows are in (ts, seq) order)
+    row = m["row"].to_numpy(dtype=np.int64)
+    at = m["acc"].to_numpy(dtype=np.int64)
+    pair = pd.factorize(temp_key[row] * (int(queue.max(initial=0)) + 2) + queue[at] + 1)[0]
+    order = np.argsort(row, kind="stable")  # back to row order
+    row, at, pair = row[order], at[order], pair[order]
+    count = int(pair.max()) + 1
+    first = kernels.first_in_group(pair, count)
+    firsts = rows[row[first]]
+    groups, names = kernels.reject_groups(s)
     out = pd.DataFrame(
         {
-            "sender": first["sender"].astype("object"),
-            "recipient": first["recipient"].astype("object"),
-            "client_ip": first["client_ip"].astype("object"),
-            "layer": first["layer"].astype("object"),
-            "restriction": first["label"],
-            "first_reject": first["ts"],
-            "accepted_at": first["msg_ts"],
-            "rejects": g.size(),
-            "same_client": (
-                first["client_ip"].astype("object") == first["acc_ip"].astype("object")
+            "sender": pd.Series(rej["sender"].array.take(firsts), dtype="object"),
+            "recipient": pd.Series(rej["recipient"].array.take(firsts), dtype="object"),
+            "client_ip": pd.Series(rej["client_ip"].array.take(firsts), dtype="object"),
+            "layer": pd.Series(rej["layer"].array.take(firsts), dtype="object"),
+            "restriction": pd.Series(
+                names["label"].to_numpy(dtype=object)[groups[firsts]], dtype="object"
             ),
+            "first_reject": rej["ts"].array.take(firsts),
+            "accepted_at": acc["msg_ts"].array.take(at[first]),
+            "rejects": np.bincount(pair, minlength=count),
         }
     )
+    acc_ip = pd.Series(acc["client_ip"].array.take(at[first]), dtype="object")
+    out["same_client"] = out["client_ip"] == acc_ip
     out["delay_s"] = (out["accepted_at"] - out["first_reject"]).dt.total_seconds()
-    return (
-        out.reset_index(drop=True)
-        .sort_values(["first_reject", "sender", "recipient"], kind="stable")[cols]
-        .reset_index(drop=True)
-    )
+    return out.sort_values(["first_reject", "sender", "recipient"], kind="stable")[
+        cols
+    ].reset_index(drop=True)
 
 
 def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -172,10 +169,8 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
     s = _sessions(events)
     d = delayed(s) if delays is None else delays
     rej = _rejects(s)
-    temp = rej.loc[
-        (rej["smtp_code"] >= 400) & (rej["smtp_code"] < 500),
-        ["sender", "recipient", *_LABEL_COLUMNS],
-    ]
+    code = rej["smtp_code"].to_numpy(dtype="float64")
+    rows = np.flatnonzero((code >= 400) & (code < 500))
     cols = [
         "layer",
         "restriction",
@@ -187,16 +182,29 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
         "temporary_rejects",
         "never_accepted",
     ]
-    if not len(temp):
+    if not len(rows):
         return _empty(cols)
-    temp = _labelled(temp)
-    base = temp.groupby(["layer", "label"]).size().rename("temporary_rejects").to_frame()
+    groups, names = kernels.reject_groups(s)
+    group = groups[rows]
+    count = len(names)
     if len(d):
-        key, done = _pair_keys(
-            [temp["sender"].astype("object").fillna(""), d["sender"]],
-            [temp["recipient"].astype("object").fillna(""), d["recipient"]],
-        )
-        matched = pd.Series(np.isin(key, done), index=temp.index)
+        temp_key, done = _sender_recipient_keys(rej[["sender", "recipient"]].iloc[rows], d)
+        matched = np.isin(temp_key, done)
+    else:
+        matched = np.zeros(len(rows), dtype=bool)
+    index = pd.MultiIndex.from_arrays(
+        [names["layer"].to_numpy(dtype=object), names["label"].to_numpy(dtype=object)],
+        names=["layer", "label"],
+    )
+    counts = pd.DataFrame(
+        {
+            "temporary_rejects": np.bincount(group, minlength=count),
+            "never_accepted": np.bincount(group[~matched], minlength=count),
+        },
+        index=index,
+    )
+    base = counts.loc[counts["temporary_rejects"] > 0, ["temporary_rejects"]].sort_index()
+    if len(d):
         dd = d.assign(layer=d["layer"].fillna("other")).groupby(["layer", "restriction"])
         base["delayed"] = dd.size()
         base["senders"] = dd["sender"].nunique()
@@ -204,10 +212,9 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
         base["p90_delay_s"] = dd["delay_s"].quantile(0.9)
         base["max_delay_s"] = dd["delay_s"].max()
     else:
-        matched = pd.Series(False, index=temp.index)
         for col in ("delayed", "senders", "median_delay_s", "p90_delay_s", "max_delay_s"):
             base[col] = float("nan")
-    base["never_accepted"] = (~matched).groupby([temp["layer"], temp["label"]]).sum()
+    base["never_accepted"] = counts["never_accepted"]
     base[["delayed", "senders"]] = base[["delayed", "senders"]].fillna(0).astype("int64")
     base = base.reset_index().rename(columns={"label": "restriction"})
     return base.sort_values(["delayed", "temporary_rejects"], ascending=False, kind="stable")[
@@ -252,15 +259,15 @@ def greylisting(events: Events) -> pd.DataFrame:
         "delay_source",
         "outcome",
     ]
-    ps = kind_rows(s, "greylist")
+    ps = kernels.kind_rows(s, "greylist")
     action = ev["action"].iloc[ps]
-    grey = ps[mask(action == "greylist")]
+    grey = ps[kernels.mask(action == "greylist")]
     if not len(grey):
-        rej = kind_rows(s, "reject")
-        grey = rej[mask(ev["layer"].iloc[rej] == "greylist")]
+        rej = kernels.kind_rows(s, "reject")
+        grey = rej[kernels.mask(ev["layer"].iloc[rej] == "greylist")]
     if not len(grey):
         return _empty(cols)
-    passes = ps[mask(action == "pass")]
+    passes = ps[kernels.mask(action == "pass")]
     rows = np.concatenate([grey, passes])  # the triplets' lines, greylistings first
     key, net = _triplet_keys(ev, rows)
     # triplets in order of their first greylisting (events are in time order)
@@ -271,9 +278,9 @@ def greylisting(events: Events) -> pd.DataFrame:
     triplet_of_key[distinct] = np.arange(count)
 
     def first_valid(values: np.ndarray) -> np.ndarray:
-        return first_in_group(np.where(values, found, -1), count)
+        return kernels.first_in_group(np.where(values, found, -1), count)
 
-    first = first_in_group(found, count)
+    first = kernels.first_in_group(found, count)
     ts = ev["ts"].iloc[rows].reset_index(drop=True)
     ip = ev["client_ip"].iloc[grey]
     sender = ev["sender"].iloc[grey[first]].astype("object").fillna("")
@@ -299,7 +306,7 @@ def greylisting(events: Events) -> pd.DataFrame:
     later = (pass_of >= 0) & pass_ts.notna().to_numpy()
     later[later] = since.notna().to_numpy()[pass_of[later]]
     later[later] = pass_ts.array.asi8[later] > since.array.asi8[pass_of[later]]
-    first_pass = first_in_group(np.where(later, pass_of, -1), count)
+    first_pass = kernels.first_in_group(np.where(later, pass_of, -1), count)
     has_pass = first_pass >= 0
     table["passed_at"] = pass_ts.array.take(np.where(has_pass, first_pass, -1), allow_fill=True)
     delay = np.append(ev["delay"].iloc[passes].to_numpy(dtype="float64"), np.nan)
@@ -351,7 +358,7 @@ def _triplet_keys(ev: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     import numpy as np
     import pandas as pd
 
-    ip, ips = codes(ev["client_ip"].iloc[rows])
+    ip, ips = kernels.codes(ev["client_ip"].iloc[rows])
     nets = np.append(_nets(pd.Series(ips, dtype="object"), 24, 64).to_numpy(dtype=object), np.nan)
     net = nets[ip]  # code -1: the NaN at the end
     net_code = pd.factorize(pd.Series(nets, dtype="object").fillna(""))[0][ip]
@@ -366,7 +373,7 @@ def _filled_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """:func:`~mailreject.kernels.codes` of ``values.fillna("")``: missing is the empty string."""
     import numpy as np
 
-    found, uniques = codes(values)
+    found, uniques = kernels.codes(values)
     missing = found < 0
     if missing.any():
         empty = np.flatnonzero(uniques == "")
@@ -383,21 +390,21 @@ def _sender_recipient_keys(
     """One integer per (sender, recipient) pair of two tables (missing: the empty string).
 
     Returns:
-        The keys of ``accepted`` and of ``wanted``; -1 for pairs ``accepted`` does not have.
+        The keys of ``accepted`` and of ``wanted``: equal keys, equal pairs.
 
     """
     import numpy as np
     import pandas as pd
 
-    keys = []
+    key = np.zeros(len(accepted) + len(wanted), dtype=np.int64)
     for column in ("sender", "recipient"):
-        found, uniques = _filled_codes(accepted[column])
-        there = pd.Index(uniques).get_indexer(wanted[column].astype("object").fillna(""))
-        keys.append((found, there, len(uniques)))
-    (s_acc, s_want, _), (r_acc, r_want, width) = keys
-    acc_key = s_acc.astype(np.int64) * width + r_acc
-    want_key = np.where((s_want >= 0) & (r_want >= 0), s_want.astype(np.int64) * width + r_want, -1)
-    return acc_key, want_key
+        values = accepted[column]
+        # in the accepted column's dtype: Arrow strings are hashed without boxing them
+        both = pd.concat([values, wanted[column].astype(values.dtype)], ignore_index=True)
+        found, uniques = _filled_codes(both)
+        key = key * (len(uniques) + 1) + found
+    key = pd.factorize(key)[0].astype(np.int64)
+    return key[: len(accepted)], key[len(accepted) :]
 
 
 def _isna(values: np.ndarray) -> np.ndarray:
@@ -463,6 +470,7 @@ def false_positives(events: Events) -> pd.DataFrame:
         True
 
     """
+    import numpy as np
     import pandas as pd
 
     s = _sessions(events)
@@ -479,36 +487,66 @@ def false_positives(events: Events) -> pd.DataFrame:
         "example",
     ]
     rej = _rejects(s)
-    perm = rej.loc[
-        (rej["smtp_code"] >= 500) & rej["client_ip"].notna(),
-        ["client_ip", "client_name", "sender", "ts", "detail", *_LABEL_COLUMNS],
-    ].copy()
-    good = s.messages.dropna(subset=["client_ip"]).groupby("client_ip").size()
-    perm = perm.loc[perm["client_ip"].isin(good.index)]
-    if not len(perm):
+    found = kernels.reject_values(s)["client"]
+    code = rej["smtp_code"].to_numpy(dtype="float64")
+    rows = np.flatnonzero((code >= 500) & (found >= 0))
+    # clients with accepted mail: tested once per distinct address
+    senders = s.messages["client_ip"]
+    good = senders.loc[senders.notna()].value_counts()
+    ips = kernels.ip_codes(s)[1]
+    present = np.flatnonzero(np.bincount(found[rows], minlength=len(ips)))
+    is_good = np.zeros(len(ips) + 1, dtype=bool)
+    is_good[present] = pd.Series(ips.take(present)).isin(good.index).to_numpy()
+    rows = rows[is_good[found[rows]]]
+    if not len(rows):
         return _empty(cols)
-    perm["label"] = _label(perm)
-    g = perm.groupby("client_ip", sort=False)
+    group, _ = pd.factorize(found[rows])  # clients in order of first appearance
+    group = group.astype(np.int64)
+    count = int(group.max()) + 1
+    perm = rej[["client_ip", "client_name", "sender", "ts", "detail", "layer"]].iloc[rows]
+    first = kernels.first_in_group(group, count)
+    clients = perm["client_ip"].iloc[first]
+    labels = pd.Series(
+        kernels.reject_groups(s)[1]["label"].to_numpy(dtype=object)[
+            kernels.reject_groups(s)[0][rows]
+        ]
+    )
+    by_ts = perm["ts"].reset_index(drop=True).groupby(group)
+    has_detail = perm["detail"].notna().to_numpy()
     out = pd.DataFrame(
         {
-            "client_name": _per_group(perm["client_ip"], perm["client_name"], _most_common_of),
-            "rejects": g.size(),
-            "restrictions": _per_group(
-                perm["client_ip"], perm["label"], lambda v: ", ".join(_by_count(v))
+            "client_name": [
+                _most_common_named(v)
+                for v in kernels.values_per_group(group, perm["client_name"], count, by_count=True)
+            ],
+            "rejects": np.bincount(group, minlength=count),
+            "restrictions": [
+                ", ".join(v) for v in kernels.values_per_group(group, labels, count, by_count=True)
+            ],
+            "layers": [
+                ", ".join(v)
+                for v in kernels.values_per_group(group, perm["layer"], count, by_count=False)
+            ],
+            "senders": kernels.group_nunique(group, kernels.codes(perm["sender"])[0], count),
+            "first_reject": by_ts.min().array,
+            "last_reject": by_ts.max().array,
+            "example": perm["detail"].array.take(
+                kernels.first_in_group(np.where(has_detail, group, -1), count), allow_fill=True
             ),
-            "layers": _per_group(
-                perm["client_ip"], perm["layer"], lambda v: ", ".join(dict.fromkeys(v))
-            ),
-            "senders": g["sender"].nunique(),
-            "first_reject": g["ts"].min(),
-            "last_reject": g["ts"].max(),
-            "example": g["detail"].first(),
-        }
+        },
+        index=pd.Index(clients.array, name="client_ip"),
     )
+    for col in ("client_name", "restrictions", "layers"):
+        out[col] = out[col].astype("object")
     out["accepted_messages"] = good.reindex(out.index).astype("int64")
-    out.index.name = "client_ip"
     return (
         out.reset_index()
         .sort_values(["rejects", "client_ip"], ascending=[False, True], kind="stable")[cols]
         .reset_index(drop=True)
     )
+
+
+def _most_common_named(by_count: list[Any]) -> Any:
+    """:func:`~mailreject.frames._most_common_of` of values already in ``_by_count`` order."""
+    named = [v for v in by_count if v != "unknown"]
+    return (named or by_count or [None])[0]

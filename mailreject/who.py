@@ -31,6 +31,7 @@ from mailreject.kernels import (
     reject_groups,
     reject_values,
     top_order,
+    values_per_group,
 )
 from mailreject.sessions import _endswith
 
@@ -89,21 +90,8 @@ def _top(s: Sessions, found: np.ndarray, names: Any, name: str, n: int) -> pd.Da
 
 def _layers_by_count(group: np.ndarray, layer: pd.Series, count: int) -> list[str]:
     """Per group, its layers most frequent first (ties: first seen), joined by ", "."""
-    import numpy as np
-    import pandas as pd
-
-    found, names = codes(layer)
-    ok = found >= 0
-    width = len(names) + 1
-    pair = group[ok] * width + found[ok]
-    per_pair = np.bincount(pair, minlength=count * width)
-    first = first_in_group(np.where(ok, group * width + found, -1), count * width)
-    out = []
-    for g in range(count):
-        seen = [c for c in range(len(names)) if per_pair[g * width + c]]
-        seen.sort(key=lambda c: (-per_pair[g * width + c], first[g * width + c]))
-        out.append(", ".join(str(names[c]) for c in seen))
-    return pd.Series(out, dtype="object").tolist()
+    per_group = values_per_group(group, layer, count, by_count=True)
+    return [", ".join(str(v) for v in values) for values in per_group]
 
 
 def _reject_codes(s: Sessions, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -282,13 +270,10 @@ def dictionary_attacks(events: Events, n: int = 20) -> pd.DataFrame:
         "first_seen",
         "last_seen",
     ]
-    detail = rej["detail"].astype("object").fillna("")
+    # missing detail: no match (contains on the column's own storage, not on boxed strings)
+    unknown = rej["detail"].str.contains("User unknown", regex=False, na=False)
     unk = rej.loc[
-        (
-            rej["restriction"].isin(UNKNOWN_USER_RESTRICTIONS)
-            | detail.str.contains("User unknown", regex=False)
-        )
-        & rej["client_ip"].notna(),
+        (rej["restriction"].isin(UNKNOWN_USER_RESTRICTIONS) | unknown) & rej["client_ip"].notna(),
         ["client_ip", "client_name", "recipient", "conn", "ts"],
     ]
     if not len(unk):

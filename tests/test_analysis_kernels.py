@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailreject.api import _is_sorted
-from mailreject.frames import _by_count, _label, _nets, _network, _pair_keys, _per_group
+from mailreject.frames import (
+    _by_count,
+    _label,
+    _most_common_of,
+    _nets,
+    _network,
+    _pair_keys,
+    _per_group,
+)
 from mailreject.kernels import (
     LABEL_COLUMNS,
     combination_codes,
@@ -24,9 +32,10 @@ from mailreject.kernels import (
     group_nunique,
     labels,
     top_order,
+    values_per_group,
 )
 from mailreject.layers import _codes_per_group, _first_rejects
-from mailreject.legit import _sender_recipient_keys, _triplet_keys
+from mailreject.legit import _most_common_named, _sender_recipient_keys, _triplet_keys
 from mailreject.segments import Segments, sorted_codes
 from mailreject.sessions import per_combination
 from mailreject.who import _both, _domains, _layers_by_count, _mapped, _unique_clients
@@ -339,3 +348,21 @@ def test_mapped_codes_equal_factorize_of_the_changed_rows(values: list[str | Non
     assert [distinct[c] if c >= 0 else None for c in got] == [
         want_names[c] if c >= 0 else None for c in want_codes
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 3), st.sampled_from(["x", "unknown", "y", None])), max_size=40
+    )
+)
+def test_values_per_group_equal_by_count_and_first_seen(rows: list[tuple[int, str | None]]) -> None:
+    frame = pd.DataFrame(rows, columns=["g", "v"]).astype({"v": "object"})
+    groups = frame["g"].to_numpy(dtype=np.int64)
+    counted = values_per_group(groups, frame["v"], 4, by_count=True)
+    seen = values_per_group(groups, frame["v"], 4, by_count=False)
+    for g in range(4):
+        values = frame.loc[frame["g"] == g, "v"].dropna().tolist()
+        assert counted[g] == _by_count(values)
+        assert seen[g] == list(dict.fromkeys(values))
+        assert _most_common_named(counted[g]) == _most_common_of(values)
