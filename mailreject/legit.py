@@ -269,7 +269,7 @@ def greylisting(events: Events) -> pd.DataFrame:
         return _empty(cols)
     passes = ps[kernels.mask(action == "pass")]
     rows = np.concatenate([grey, passes])  # the triplets' lines, greylistings first
-    key, net = _triplet_keys(ev, rows)
+    key, net = _triplet_keys(ev, rows, kernels.ip_codes(s))
     # triplets in order of their first greylisting (events are in time order)
     found, distinct = pd.factorize(key[: len(grey)])
     found = found.astype(np.int64)
@@ -345,11 +345,15 @@ def greylisting(events: Events) -> pd.DataFrame:
     return table.sort_values("first_greylisted", kind="stable").reset_index(drop=True)[cols]
 
 
-def _triplet_keys(ev: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _triplet_keys(
+    ev: pd.DataFrame, rows: np.ndarray, ip_codes: tuple[np.ndarray, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A code per (client network, sender, recipient) of the events at ``rows``, and networks.
 
     Missing senders and recipients are the empty string; a missing network is one with the
-    empty string too (as ``fillna("")`` makes them).
+    empty string too (as ``fillna("")`` makes them). ``ip_codes`` (codes of every event's
+    client IP and the distinct IPs, as :func:`~mailreject.kernels.ip_codes`) saves hashing
+    the addresses again.
 
     Returns:
         The triplet codes and the network of each row (object, NaN when the address is).
@@ -358,7 +362,15 @@ def _triplet_keys(ev: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     import numpy as np
     import pandas as pd
 
-    ip, ips = kernels.codes(ev["client_ip"].iloc[rows])
+    if ip_codes is None:
+        ip, ips = kernels.codes(ev["client_ip"].iloc[rows])
+    else:  # the addresses of these rows, numbered densely
+        found, every = ip_codes
+        found = found[rows]
+        present = np.flatnonzero(np.bincount(found[found >= 0], minlength=len(every)))
+        dense = np.full(len(every) + 1, -1, dtype=np.int64)  # the last entry: code -1
+        dense[present] = np.arange(len(present))
+        ip, ips = dense[found], np.asarray(every.take(present), dtype=object)
     nets = np.append(_nets(pd.Series(ips, dtype="object"), 24, 64).to_numpy(dtype=object), np.nan)
     net = nets[ip]  # code -1: the NaN at the end
     net_code = pd.factorize(pd.Series(nets, dtype="object").fillna(""))[0][ip]

@@ -262,6 +262,10 @@ def test_triplet_keys_equal_the_pair_key_definition(rows: list[tuple[str | None,
     ev = pd.DataFrame(rows, columns=["client_ip", "sender", "recipient"], dtype="str")
     at = np.arange(len(ev))
     key, net = _triplet_keys(ev, at)
+    found, ips = pd.factorize(ev["client_ip"])
+    coded_key, coded_net = _triplet_keys(ev, at, (found.astype(np.int32), ips))
+    assert pd.factorize(coded_key)[0].tolist() == pd.factorize(key)[0].tolist()
+    assert [None if n != n else n for n in coded_net] == [None if n != n else n for n in net]
     want_net = _nets(ev["client_ip"], 24, 64)
     assert [None if n != n else n for n in net] == [None if n != n else n for n in want_net]
     first = _pair_keys([want_net.fillna("")], [ev["sender"].astype("object").fillna("")])[0]
