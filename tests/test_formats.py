@@ -1,4 +1,4 @@
-"""The Parquet writer: row groups gathered from batches, encoding on a thread of its own."""
+"""The Parquet writers: row groups gathered from batches, encoding on a thread of its own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mailreject._parsers import event_schema
-from mailreject.formats import ParquetFileWriter
+from mailreject._parsers import count_lines, event_schema
+from mailreject.formats import ParquetFileWriter, RustParquetFileWriter, make_writer
 from mailreject.parsing import parse_text
 
 LINES = "\n".join(
@@ -56,3 +56,51 @@ def test_background_errors_reach_the_caller() -> None:
         for batch in _batches():
             writer.write(batch)
         writer.close()
+
+
+@pytest.mark.parametrize(("rows", "groups"), [(0, 10), (300, 4)])
+def test_rust_writer_writes_what_pyarrow_writes(tmp_path: Path, rows: int, groups: int) -> None:
+    batches = _batches()
+    ours, theirs = tmp_path / "rust.parquet", tmp_path / "pyarrow.parquet"
+    writer = RustParquetFileWriter(ours, row_group_rows=rows)
+    reference = ParquetFileWriter(theirs, event_schema(), row_group_rows=rows)
+    for batch in batches:
+        writer.write(batch)
+        reference.write(batch)
+    writer.close()
+    reference.close()
+    table, expected = pq.read_table(ours), pq.read_table(theirs)
+    assert table.equals(expected)
+    assert table.schema.equals(expected.schema, check_metadata=True)
+    assert pq.read_metadata(ours).metadata[b"mailreject.schema_version"] == b"1"
+    assert pq.ParquetFile(ours).num_row_groups == groups
+    # The same layout: encodings, compression and which columns carry statistics.
+    ours_meta, theirs_meta = pq.read_metadata(ours), pq.read_metadata(theirs)
+    for i, name in enumerate(event_schema().names):
+        mine, ref = ours_meta.row_group(0).column(i), theirs_meta.row_group(0).column(i)
+        assert mine.compression == ref.compression == "ZSTD", name
+        assert ("DELTA_BINARY_PACKED" in mine.encodings) == (name in ("ts", "line_no")), name
+        assert (mine.statistics is not None and mine.statistics.has_min_max) == (
+            ref.statistics is not None and ref.statistics.has_min_max
+        ), name
+
+
+def test_rust_writer_errors_are_os_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        RustParquetFileWriter(tmp_path / "missing" / "e.parquet")
+    writer = RustParquetFileWriter(tmp_path / "e.parquet")
+    writer.close()
+    with pytest.raises(OSError, match="closed"):
+        writer.write(_batches()[0])
+
+
+def test_parse_writes_parquet_files_with_the_rust_writer(tmp_path: Path) -> None:
+    writer = make_writer("parquet", None, tmp_path / "e.parquet")
+    assert isinstance(writer, RustParquetFileWriter)
+    writer.close()
+    assert isinstance(make_writer("parquet", None, io.BytesIO()), ParquetFileWriter)
+
+
+def test_count_lines_counts_newlines() -> None:
+    for data in (b"", b"a", b"\n", b"a\nb\r\n\n", bytes(range(256)) * 1000):
+        assert count_lines(data) == data.count(b"\n")

@@ -508,6 +508,29 @@ def test_lines_are_split_only_at_newlines() -> None:
     assert [b.end_offset for b in blocks] == [i + 1 for i, c in enumerate(LOG) if c == 10]
 
 
+class _ReadOnly:
+    """A stream with ``read`` and no ``readinto``."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step = data, step
+
+    def read(self, size: int) -> bytes:
+        piece, self._data = self._data[: min(size, self._step)], self._data[min(size, self._step) :]
+        return piece
+
+
+@pytest.mark.parametrize("step", [1, 7, 50, 4096])
+def test_streams_without_readinto_give_the_same_blocks(step: int) -> None:
+    stream = cast(BinaryIO, _ReadOnly(LOG * 5, step))
+    blocks = list(iter_blocks(stream, MEMORY_SOURCE, block_size=64, max_line_bytes=40))
+    if step >= 64:  # full reads: the very blocks a stream with readinto gives
+        assert blocks == blocks_of(LOG * 5, block_size=64, max_line_bytes=40)
+    assert b"".join(b.data for b in blocks) == b"".join(
+        b.data for b in blocks_of(LOG * 5, max_line_bytes=40)
+    )
+    assert sum(b.line_count for b in blocks) == (LOG * 5).count(b"\n")
+
+
 def test_default_block_size_gives_one_block() -> None:
     [block] = blocks_of(LOG)
     assert (block.data, block.first_line_no, block.line_count, block.end_offset) == (

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod prefilter;
 pub mod rules;
 pub mod scan;
+pub mod sink;
 
 #[cfg(feature = "python")]
 mod python;
