@@ -3,7 +3,7 @@
 //! The crate is deliberately small and single-purpose. `envelope` frames syslog and
 //! journal lines, `scan` finds the generic fields by structure, `rules` compiles the
 //! declarative catalogue in `parsers/rules/`, `backtrack` matches its anchored patterns
-//! cheaply, `prefilter` narrows the reject rules to try, `engine` ties them together and `columns` collects the events. The PyO3 bindings live behind the `python` feature.
+//! cheaply, `prefilter` narrows the reject rules to try, `engine` ties them together, `columns` collects the events and `sink` writes them to Parquet. The PyO3 bindings live behind the `python` feature.
 
 pub mod backtrack;
 pub mod columns;

@@ -200,11 +200,11 @@ fn default_rules() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The number of newline bytes in `data`: the lines of a block, counted several times
-/// faster than `bytes.count` (a loop the compiler vectorises).
+/// The number of newline bytes in `data`: the lines of a block, counted by memchr's
+/// vectorised counter (`bytes.count` and a plain filter loop take ~5 instructions a byte).
 #[pyfunction]
 fn count_lines(data: &[u8]) -> usize {
-    data.iter().filter(|b| **b == b'\n').count()
+    memchr::memchr_iter(b'\n', data).count()
 }
 
 /// The event schema as a pyarrow.Schema.
