@@ -27,6 +27,7 @@ __all__ = [
     "mask",
     "reject_groups",
     "reject_values",
+    "take",
     "top_order",
     "values_per_group",
 ]
@@ -72,6 +73,28 @@ def mask(condition: pd.Series) -> np.ndarray:
     """
     found: np.ndarray = condition.to_numpy(dtype=bool, na_value=False)
     return found
+
+
+def take(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``column.iloc[rows]`` with a new index; Arrow strings are taken chunk by chunk.
+
+    pyarrow concatenates a chunked string column whole for every take (see
+    :func:`mailreject.sessions._at`); events read from the store have hundreds of chunks.
+
+    Example:
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> take(pd.Series(["a", "b", "c"], dtype="str"), np.array([2, 0])).tolist()
+        ['c', 'a']
+
+    """
+    import pandas as pd
+
+    from mailreject.sessions import _at
+
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        return _at(column, rows)
+    return column.iloc[rows].reset_index(drop=True)
 
 
 def combination_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -282,9 +282,9 @@ def greylisting(events: Events) -> pd.DataFrame:
 
     first = kernels.first_in_group(found, count)
     ts = ev["ts"].iloc[rows].reset_index(drop=True)
-    ip = ev["client_ip"].iloc[grey]
-    sender = ev["sender"].iloc[grey[first]].astype("object").fillna("")
-    recipient = ev["recipient"].iloc[grey[first]].astype("object").fillna("")
+    ip = kernels.take(ev["client_ip"], grey)
+    sender = kernels.take(ev["sender"], grey[first]).astype("object").fillna("")
+    recipient = kernels.take(ev["recipient"], grey[first]).astype("object").fillna("")
     table = pd.DataFrame(
         {
             "client_net": pd.Series(
@@ -363,7 +363,7 @@ def _triplet_keys(
     import pandas as pd
 
     if ip_codes is None:
-        ip, ips = kernels.codes(ev["client_ip"].iloc[rows])
+        ip, ips = kernels.codes(kernels.take(ev["client_ip"], rows))
     else:  # the addresses of these rows, numbered densely
         found, every = ip_codes
         found = found[rows]
@@ -376,7 +376,7 @@ def _triplet_keys(
     net_code = pd.factorize(pd.Series(nets, dtype="object").fillna(""))[0][ip]
     key = net_code.astype(np.int64)
     for column in ("sender", "recipient"):
-        found, uniques = _filled_codes(ev[column].iloc[rows])
+        found, uniques = _filled_codes(kernels.take(ev[column], rows))
         key = pd.factorize(key * (len(uniques) + 1) + found)[0].astype(np.int64)
     return key, net
 

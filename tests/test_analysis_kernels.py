@@ -31,6 +31,7 @@ from mailreject.kernels import (
     first_in_group,
     group_nunique,
     labels,
+    take,
     top_order,
     values_per_group,
 )
@@ -370,3 +371,24 @@ def test_values_per_group_equal_by_count_and_first_seen(rows: list[tuple[int, st
         assert counted[g] == _by_count(values)
         assert seen[g] == list(dict.fromkeys(values))
         assert _most_common_named(counted[g]) == _most_common_of(values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.one_of(st.none(), st.text(alphabet="ab.", max_size=3)), max_size=5)),
+    st.data(),
+)
+def test_take_equals_iloc_over_chunks(chunks: list[list[str | None]], data: st.DataObject) -> None:
+    array = pa.chunked_array(
+        [pa.array(c, type=pa.large_string()) for c in chunks], pa.large_string()
+    )
+    column = pd.Series(pd.array(array, dtype="str"))
+    size = len(column)
+    rows = data.draw(st.lists(st.integers(0, max(size - 1, 0)), max_size=8 if size else 0))
+    at = np.array(rows, dtype=np.int64)
+    got = take(column, at)
+    want = column.iloc[at].reset_index(drop=True)
+    assert got.dtype == want.dtype
+    assert [None if v != v else v for v in got.tolist()] == [
+        None if v != v else v for v in want.tolist()
+    ]
