@@ -708,8 +708,7 @@ def iter_blocks(
     while True:
         try:
             if readinto is not None:
-                # Blocks of at most block_size bytes, carry included: Python's allocator
-                # then reuses freed blocks instead of mapping fresh pages for each one.
+                # Blocks of at most block_size bytes, carry included.
                 size = readinto(view[: max(block_size - len(carry), 1)])
                 chunk: bytes | bytearray = buffer
             else:
