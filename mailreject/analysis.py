@@ -40,13 +40,12 @@ from mailreject.frames import (
     TimeLike,
     _duration,
     _iso,
-    _rejects,
     _timestamp,
     events_from_files,
     events_from_text,
     human_bytes,
 )
-from mailreject.kernels import ip_codes, positions
+from mailreject.kernels import ip_codes, positions, reject_table
 from mailreject.layers import (
     accepted,
     choose_freq,
@@ -593,7 +592,7 @@ def analyse(
     delays = delayed(s)
     grey = greylisting(s)
     conns = s.connections
-    rej = _rejects(s)
+    rej = reject_table(s)
     top = {
         "clients": top_clients(s, top_n),
         "networks": top_networks(s, top_n),

@@ -26,11 +26,18 @@ __all__ = [
     "labels",
     "mask",
     "reject_groups",
+    "reject_table",
     "reject_values",
     "take",
     "top_order",
     "values_per_group",
 ]
+
+#: Event columns no analysis reads from the reject events: left out of their table.
+UNREAD_REJECT_COLUMNS = frozenset(
+    {"host", "program", "instance", "pid", "kind", "stage", "client_port", "queue_id"}
+    | {"size", "nrcpt", "delay", "smtpd_sid", "ps_sid", "dsn", "proto"}
+)
 
 #: The columns a restriction label (:func:`mailreject.frames._label`) is made of.
 LABEL_COLUMNS = ["restriction", "rule", "layer", "rbl_zone"]
@@ -88,13 +95,26 @@ def take(column: pd.Series, rows: np.ndarray) -> pd.Series:
         ['c', 'a']
 
     """
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from mailreject.sessions import _at
 
-    if isinstance(column.array, pd.arrays.ArrowStringArray):
+    if not isinstance(column.array, pd.arrays.ArrowStringArray):
+        return column.iloc[rows].reset_index(drop=True)
+    if len(rows) > 1 and (np.diff(rows) < 0).any():
         return _at(column, rows)
-    return column.iloc[rows].reset_index(drop=True)
+    # rows in order (kind_rows, subsets of them): each chunk's rows, one after another
+    array = column.array.__arrow_array__()
+    bounds = np.cumsum([0, *(len(chunk) for chunk in array.chunks)])
+    edges = np.searchsorted(rows, bounds)
+    parts = [
+        array.chunk(i).take(pa.array(rows[edges[i] : edges[i + 1]] - bounds[i]))
+        for i in np.flatnonzero(np.diff(edges))
+    ]
+    joined = pa.concat_arrays(parts) if parts else pa.array([], type=array.type)
+    return pd.Series(pd.array(pa.chunked_array([joined], type=array.type), dtype=column.dtype))
 
 
 def combination_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -338,11 +358,36 @@ def positions(s: Sessions, frame: pd.DataFrame) -> np.ndarray:
     return index.get_indexer(frame.index).astype(np.int64)
 
 
+def reject_table(s: Sessions) -> pd.DataFrame:
+    """The reject events, with the columns the analyses read (cached).
+
+    ``s.reject_events()`` when it was made already; else the event columns but
+    :data:`UNREAD_REJECT_COLUMNS`, taken column by column (Arrow strings chunk by chunk,
+    see :func:`take`): a whole-frame selection copies every column and concatenates
+    each chunked string column of the events whole. Same rows, values, dtypes and index
+    as ``s.reject_events()``.
+    """
+    if s.rejects is not None:
+        return s.rejects
+    return s.cached("reject_table", _make_reject_table)
+
+
+def _make_reject_table(s: Sessions) -> pd.DataFrame:
+    import pandas as pd
+
+    ev = s.events
+    rows = kind_rows(s, "reject")
+    columns = {
+        name: take(ev[name], rows).array for name in ev.columns if name not in UNREAD_REJECT_COLUMNS
+    }
+    return pd.DataFrame(columns, index=ev.index[rows])
+
+
 def reject_groups(s: Sessions) -> tuple[np.ndarray, pd.DataFrame]:
     """The (layer, restriction label) group of each reject event (cached).
 
     Returns:
-        A group code per row of ``s.reject_events()`` and one row per group (in order of
+        A group code per row of :func:`reject_table` and one row per group (in order of
         first appearance): ``layer`` (missing: ``other``) and ``label`` (see
         :func:`mailreject.frames._label`).
 
@@ -356,7 +401,7 @@ def _make_reject_groups(s: Sessions) -> tuple[np.ndarray, pd.DataFrame]:
 
     from mailreject.frames import _zone_label
 
-    rej = s.reject_events()
+    rej = reject_table(s)
     found, first = combination_codes(rej, LABEL_COLUMNS)
     combos = rej[LABEL_COLUMNS].iloc[first]
     label = _zone_label(combos).to_numpy(dtype=object)
@@ -386,7 +431,7 @@ def _make_reject_values(s: Sessions) -> dict[str, np.ndarray]:
     import numpy as np
     import pandas as pd
 
-    rej = s.reject_events()
+    rej = reject_table(s)
     conn = rej["conn"].to_numpy(dtype=np.int64)
     attempt = rej["attempt"].to_numpy(dtype=np.int64)
     recipient, _ = codes(rej["recipient"])

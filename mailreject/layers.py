@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 from mailreject.frames import (
     Events,
     _empty,
-    _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
-from mailreject.kernels import codes, first_in_group, group_nunique, reject_groups, reject_values
+from mailreject.kernels import (
+    codes,
+    first_in_group,
+    group_nunique,
+    reject_groups,
+    reject_table,
+    reject_values,
+)
 from mailreject.postconf import (
     PostfixConfig,
     Restriction,
@@ -36,7 +42,7 @@ def _reject_counts(s: Sessions, groups: np.ndarray, count: int) -> pd.DataFrame:
 
     Args:
         s: Built sessions.
-        groups: A group code per row of ``s.reject_events()`` (-1: in no group).
+        groups: A group code per row of ``reject_table(s)`` (-1: in no group).
         count: Number of groups.
 
     Returns:
@@ -94,7 +100,7 @@ def layers(events: Events, *, order: Sequence[str] | None = None) -> pd.DataFram
 
     s = _sessions(events, list(order) if order else None)
     order = list(order or s.order)
-    rej = _rejects(s)
+    rej = reject_table(s)
     total = max(len(s.connections), 1)
     groups, names = codes(rej["layer"])  # missing layer: in no group, as in groupby
     groups = groups.astype("int64")
@@ -142,7 +148,7 @@ def restrictions(
 
     s = _sessions(events, list(order) if order else None)
     order = list(order or s.order)
-    rej = _rejects(s)
+    rej = reject_table(s)
     cols = [
         "layer",
         "restriction",
@@ -439,7 +445,7 @@ def timeseries(events: Events, *, freq: str | None = None) -> pd.DataFrame:
     import pandas as pd
 
     s = _sessions(events)
-    rej = _rejects(s)
+    rej = reject_table(s)
     if not len(rej):
         return _empty_frame({"bucket": "datetime64[us, UTC]", "layer": "object", "events": "int64"})
     freq = freq or choose_freq(s.events["ts"].min(), s.events["ts"].max())

@@ -13,7 +13,6 @@ from mailreject.frames import (
     Events,
     _empty,
     _nets,
-    _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
@@ -68,7 +67,7 @@ def delayed(events: Events) -> pd.DataFrame:
         "rejects",
         "same_client",
     ]
-    rej = _rejects(s)
+    rej = kernels.reject_table(s)
     code = rej["smtp_code"].to_numpy(dtype="float64")
     rows = np.flatnonzero(
         (code >= 400)
@@ -168,7 +167,7 @@ def delayed_summary(events: Events, delays: pd.DataFrame | None = None) -> pd.Da
 
     s = _sessions(events)
     d = delayed(s) if delays is None else delays
-    rej = _rejects(s)
+    rej = kernels.reject_table(s)
     code = rej["smtp_code"].to_numpy(dtype="float64")
     rows = np.flatnonzero((code >= 400) & (code < 500))
     cols = [
@@ -498,7 +497,7 @@ def false_positives(events: Events) -> pd.DataFrame:
         "accepted_messages",
         "example",
     ]
-    rej = _rejects(s)
+    rej = kernels.reject_table(s)
     found = kernels.reject_values(s)["client"]
     code = rej["smtp_code"].to_numpy(dtype="float64")
     rows = np.flatnonzero((code >= 500) & (found >= 0))

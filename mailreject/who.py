@@ -16,7 +16,6 @@ from mailreject.frames import (
     _labelled,
     _most_common,
     _nets,
-    _rejects,
     _sessions,
     events_from_text,  # noqa: F401  (used by the doctests)
 )
@@ -29,6 +28,7 @@ from mailreject.kernels import (
     mask,
     positions,
     reject_groups,
+    reject_table,
     reject_values,
     top_order,
     values_per_group,
@@ -71,7 +71,7 @@ def _top(s: Sessions, found: np.ndarray, names: Any, name: str, n: int) -> pd.Da
     rows = np.flatnonzero(group >= 0)
     group = group[rows]
     count = len(top)
-    rej = _rejects(s)
+    rej = reject_table(s)
     values = reject_values(s)
     ts = rej["ts"].iloc[rows].reset_index(drop=True).groupby(group)
     out = pd.DataFrame(
@@ -96,7 +96,7 @@ def _layers_by_count(group: np.ndarray, layer: pd.Series, count: int) -> list[st
 
 def _reject_codes(s: Sessions, column: str) -> tuple[np.ndarray, np.ndarray]:
     """:func:`~mailreject.kernels.codes` of a column of the reject events (cached)."""
-    return s.cached(f"reject_codes.{column}", lambda s: codes(_rejects(s)[column]))
+    return s.cached(f"reject_codes.{column}", lambda s: codes(reject_table(s)[column]))
 
 
 def _mapped(
@@ -128,7 +128,7 @@ def top_clients(events: Events, n: int = 20) -> pd.DataFrame:
 
     """
     s = _sessions(events)
-    rej = _rejects(s)
+    rej = reject_table(s)
     found, ips = ip_codes(s)
     out = _top(s, found[positions(s, rej)], ips, "client_ip", n)
     if len(out):
@@ -157,7 +157,7 @@ def top_networks(events: Events, n: int = 20) -> pd.DataFrame:
 
     s = _sessions(events)
     found, ips = ip_codes(s)
-    found = found[positions(s, _rejects(s))]
+    found = found[positions(s, reject_table(s))]
     present = np.flatnonzero(np.bincount(found[found >= 0], minlength=len(ips)))
     keep = np.full(len(ips) + 1, -1, dtype=np.int64)  # networks of the addresses rejected
     keep[present] = np.arange(len(present))
@@ -260,7 +260,7 @@ def dictionary_attacks(events: Events, n: int = 20) -> pd.DataFrame:
     """
     import pandas as pd
 
-    rej = _rejects(_sessions(events))
+    rej = reject_table(_sessions(events))
     cols = [
         "client_ip",
         "client_name",
@@ -476,7 +476,7 @@ def dnsbl_zones(events: Events) -> pd.DataFrame:
     ev = s.events
     found, ips = ip_codes(s)
     # clients another layer or postscreen test caught
-    rej = s.reject_events()
+    rej = reject_table(s)
     other_rejects = mask(
         rej["rbl_zone"].isna()
         & (rej["layer"] != "rbl")
@@ -590,7 +590,7 @@ def spf_results(events: Events) -> pd.DataFrame:
         .sum()
     )
     checks = checks.loc[checks > 0].sort_values(ascending=False, kind="stable")
-    rejects = s.reject_events()
+    rejects = reject_table(s)
     rej = (
         rejects.loc[rejects["layer"] == "spf", "action"]
         .astype("object")
@@ -747,7 +747,7 @@ def samples(events: Events, per_restriction: int = 3) -> pd.DataFrame:
     import pandas as pd
 
     s = _sessions(events)
-    rej = _rejects(s)
+    rej = reject_table(s)
     cols = [
         "layer",
         "restriction",

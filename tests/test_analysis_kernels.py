@@ -385,6 +385,8 @@ def test_take_equals_iloc_over_chunks(chunks: list[list[str | None]], data: st.D
     column = pd.Series(pd.array(array, dtype="str"))
     size = len(column)
     rows = data.draw(st.lists(st.integers(0, max(size - 1, 0)), max_size=8 if size else 0))
+    if data.draw(st.booleans()):  # in order (kind_rows): chunk by chunk, no reordering
+        rows = sorted(rows)
     at = np.array(rows, dtype=np.int64)
     got = take(column, at)
     want = column.iloc[at].reset_index(drop=True)
@@ -392,3 +394,19 @@ def test_take_equals_iloc_over_chunks(chunks: list[list[str | None]], data: st.D
     assert [None if v != v else v for v in got.tolist()] == [
         None if v != v else v for v in want.tolist()
     ]
+
+
+def test_reject_table_equals_reject_events_in_the_columns_it_keeps() -> None:
+    from pathlib import Path
+
+    from mailreject.analysis import build, events_from_files
+    from mailreject.kernels import UNREAD_REJECT_COLUMNS, reject_table
+
+    logs = Path(__file__).resolve().parent.parent / "sample_logs" / "mail.log"
+    s = build(events_from_files([logs], year=2026, tz="UTC"))
+    got = reject_table(s)
+    want = s.reject_events()
+    kept = [c for c in want.columns if c not in UNREAD_REJECT_COLUMNS]
+    assert list(got.columns) == kept
+    pd.testing.assert_frame_equal(got, want[kept], check_exact=True)
+    assert reject_table(s) is want  # made already: the same frame
