@@ -346,6 +346,7 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     _link_policy_lines(ev, keys, sm_table, ps_table)
     ev["conn"] = ev["conn"].astype("int64")
     queue = keys.queue
+    ip_codes = keys.ip_codes
     del keys
 
     messages, message_codes = _messages(ev, queue)
@@ -353,7 +354,9 @@ def build(df: pd.DataFrame, order: list[str] | None = None) -> Sessions:
     del queue
     attempts = _attempts(ev, messages)
     connections = _connections(ev, ps_table, sm_table, messages, order)
-    return Sessions(ev, connections, attempts, messages, deliveries, order)
+    return Sessions(
+        ev, connections, attempts, messages, deliveries, order, memo={"ip_codes": ip_codes}
+    )
 
 
 @dataclass
@@ -367,6 +370,9 @@ class _Keys:
     host: np.ndarray
     ip: np.ndarray
     queue: np.ndarray
+    #: Codes of the addresses with -1 for missing, and the distinct addresses (sorted): what
+    #: the analyses key clients on (:func:`mailreject.kernels.ip_codes`), hashed only once.
+    ip_codes: tuple[np.ndarray, Any]
 
     def pair(self, host_at: np.ndarray, ip_at: np.ndarray) -> np.ndarray:
         """One join key for the host at ``host_at`` and the address at ``ip_at`` (-1: none)."""
@@ -380,13 +386,18 @@ class _Keys:
 
     @classmethod
     def of(cls, ev: pd.DataFrame) -> _Keys:
+        import numpy as np
         import pandas as pd
 
         # int32 addresses and hosts: they live through the whole build, one entry per event
         host = sorted_codes(ev["host"]).astype("int32")
-        ip = sorted_codes(ev["client_ip"]).astype("int32")
+        addresses = ev["client_ip"]
+        if isinstance(addresses.dtype, pd.CategoricalDtype):  # sorted as text, not as categories
+            addresses = addresses.astype("object")
+        found, ips = pd.factorize(addresses, sort=True)
+        ip = found.astype("int32")
         queue = pd.factorize(ev["queue_id"])[0].astype("int64", copy=False)  # missing: -1
-        return cls(host, ip, queue)
+        return cls(host, np.where(ip < 0, np.int32(len(ips)), ip), queue, (ip, ips))
 
 
 def _at(column: pd.Series, positions: np.ndarray) -> pd.Series:
@@ -416,13 +427,16 @@ def _take(array: pa.ChunkedArray, positions: np.ndarray, valid: np.ndarray) -> p
 
     bounds = np.cumsum([0, *(len(chunk) for chunk in array.chunks)])
     chunk_of = np.searchsorted(bounds, positions, side="right") - 1
-    order = np.argsort(chunk_of, kind="stable")  # positions grouped by chunk
+    in_order = bool(np.all(chunk_of[1:] >= chunk_of[:-1]))
+    order = np.arange(len(positions)) if in_order else np.argsort(chunk_of, kind="stable")
     edges = np.searchsorted(chunk_of[order], np.arange(array.num_chunks + 1))
     parts = [
         array.chunk(i).take(pa.array(positions[order[edges[i] : edges[i + 1]]] - bounds[i]))
         for i in np.flatnonzero(np.diff(edges))
     ]
     grouped = pa.concat_arrays(parts) if parts else pa.array([], type=array.type)
+    if in_order and valid.all():  # already in the positions' order: no second take
+        return pa.chunked_array([grouped], type=array.type)
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
     return pa.chunked_array([grouped.take(pa.array(back, mask=~valid))], type=array.type)

@@ -38,7 +38,7 @@ from mailreject.kernels import (
 from mailreject.layers import _codes_per_group, _first_rejects
 from mailreject.legit import _most_common_named, _sender_recipient_keys, _triplet_keys
 from mailreject.segments import Segments, sorted_codes
-from mailreject.sessions import per_combination
+from mailreject.sessions import _at, _take, per_combination
 from mailreject.who import _both, _domains, _layers_by_count, _mapped, _unique_clients
 
 
@@ -410,3 +410,30 @@ def test_reject_table_equals_reject_events_in_the_columns_it_keeps() -> None:
     assert list(got.columns) == kept
     pd.testing.assert_frame_equal(got, want[kept], check_exact=True)
     assert reject_table(s) is want  # made already: the same frame
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    chunks=st.lists(
+        st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=6), min_size=1, max_size=6
+    ),
+    picks=st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30),
+)
+def test_at_takes_strings_chunk_by_chunk_as_iloc_does(
+    chunks: list[list[str | None]], picks: list[tuple[int, bool]]
+) -> None:
+    array = pa.chunked_array([pa.array(c, pa.large_string()) for c in chunks], pa.large_string())
+    if not len(array):
+        return
+    positions = np.array([p % len(array) for p, _ in picks], dtype=np.int64)
+    valid = np.array([v for _, v in picks], dtype=bool)
+    expected = array.take(pa.array(positions, mask=~valid)) if len(positions) else array.slice(0, 0)
+    assert _take(array, positions, valid).to_pylist() == expected.to_pylist()
+    ascending = np.sort(positions)  # the path without a second take
+    assert _take(array, ascending, np.ones(len(ascending), bool)).to_pylist() == (
+        array.take(pa.array(ascending)).to_pylist() if len(ascending) else []
+    )
+    column = pd.Series(pd.array(array, dtype="str"))
+    at = np.where(valid, positions, -1)
+    plain = column.iloc[np.where(at >= 0, at, 0)].reset_index(drop=True).where(at >= 0)
+    assert _at(column, at).equals(plain)
