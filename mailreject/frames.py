@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from mailreject.schema import COLUMN_NAMES
-from mailreject.sessions import Sessions, _empty_frame, build, per_combination, restriction_label
+from mailreject.sessions import Sessions, _empty_frame, build, restriction_label
 from mailreject.status import UsageError
 
 if TYPE_CHECKING:
@@ -120,8 +120,13 @@ def _rejects(s: Sessions) -> pd.DataFrame:
 
 
 def _label(frame: pd.DataFrame) -> pd.Series:
-    """Restriction label; DNSBL restrictions of the rbl layer get their zone."""
-    return per_combination(frame, ["restriction", "rule", "layer", "rbl_zone"], _zone_label)
+    """Restriction label; DNSBL restrictions of the rbl layer get their zone.
+
+    Computed once per distinct combination of the label's columns (:func:`kernels.labels`).
+    """
+    from mailreject.kernels import labels
+
+    return labels(frame)
 
 
 def _zone_label(frame: pd.DataFrame) -> pd.Series:

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from mailreject.api import _is_sorted
 from mailreject.frames import (
     _by_count,
-    _label,
     _most_common_of,
     _nets,
     _network,
     _pair_keys,
     _per_group,
+    _zone_label,
 )
 from mailreject.kernels import (
     LABEL_COLUMNS,
@@ -190,7 +190,7 @@ def test_combinations_and_labels_equal_groupby_and_label(
     ngroup = frame.groupby(LABEL_COLUMNS, dropna=False, observed=True, sort=False).ngroup()
     assert found.tolist() == ngroup.tolist()
     assert first.tolist() == ngroup.drop_duplicates().index.tolist()
-    assert labels(frame).tolist() == _label(frame).tolist()
+    assert labels(frame).tolist() == _zone_label(frame).tolist()  # the label of every row
 
 
 @settings(max_examples=100, deadline=None)
