@@ -115,10 +115,6 @@ def _nets(ips: pd.Series, v4: int, v6: int) -> pd.Series:
     return pd.Series(nets[codes], index=ips.index, dtype="object")
 
 
-def _rejects(s: Sessions) -> pd.DataFrame:
-    return s.reject_events()
-
-
 def _label(frame: pd.DataFrame) -> pd.Series:
     """Restriction label; DNSBL restrictions of the rbl layer get their zone.
 
