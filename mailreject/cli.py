@@ -685,6 +685,11 @@ def main() -> None:
     # load, which happens later, inside the commands. The library API keeps the defaults.
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    # numpy asks for transparent huge pages on every large array; where the kernel
+    # defragments on such requests (THP "madvise", the Debian default) each fault may
+    # compact memory first. Over a month of events the analysis spent 9.5 s in the kernel
+    # with them and 6 s without (summary 32 s -> 29 s, same peak).
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     app()
 
 
