@@ -7,8 +7,10 @@
 
 pub mod backtrack;
 pub mod columns;
+pub mod dictcol;
 pub mod engine;
 pub mod envelope;
+pub mod hybrid;
 pub mod prefilter;
 pub mod rules;
 pub mod scan;
