@@ -51,6 +51,7 @@ BENCHES: dict[str, str] = {
     "grep": "a",
     "pflogsumm": "b",
     "parse": "c",
+    "parse-1core": "c",
     "parse-gz": "d",
     "parse-rfc3339": "e",
     "parse-jobs2": "f",
@@ -75,6 +76,8 @@ class Result:
     lines_per_s: float | None = None
     peak_rss_mb: float | None = None
     vs_pflogsumm: float | None = None
+    vs_one_core: float | None = None
+    cpu_seconds: float | None = None
     status: str = "ok"
     exit_code: int | None = None
     note: str = ""
@@ -92,6 +95,7 @@ class Measurement:
     stderr: str
     timed_out: bool
     rss_upper_bound: bool = False
+    cpu_seconds: float | None = None
 
 
 def gnu_time() -> str | None:
@@ -198,6 +202,7 @@ def run_child(
                 stderr=err.read(1 << 16).decode("utf-8", "replace"),
                 timed_out=timed_out.is_set(),
                 rss_upper_bound=upper,
+                cpu_seconds=usage.ru_utime + usage.ru_stime,
             )
 
 
@@ -345,6 +350,7 @@ def measure(
     res.seconds = best.seconds
     res.exit_code = best.exit_code
     res.peak_rss_mb = best.peak_rss_mb
+    res.cpu_seconds = best.cpu_seconds
     if res.lines:
         res.lines_per_s = res.lines / best.seconds
     notes = []
@@ -371,16 +377,20 @@ def fmt(v: float | None, spec: str) -> str:
 
 
 def markdown(results: list[Result]) -> str:
-    head = "| command | input | seconds | lines/s | peak RSS MB | ratio vs pflogsumm | status |"
-    rows = [head, "|---|---|---:|---:|---:|---:|---|"]
+    head = (
+        "| command | input | seconds | lines/s | peak RSS MB | ratio vs pflogsumm "
+        "| vs one core | status |"
+    )
+    rows = [head, "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ratio = "n/a" if r.vs_pflogsumm is None else f"{r.vs_pflogsumm:.2f}"
+        scaling = "n/a" if r.vs_one_core is None else f"{r.vs_one_core:.2f}"
         status = r.status if not r.note else f"{r.status}: {r.note}"
         status = status.replace("|", "\\|")
         rows.append(
             f"| `{r.command}` | {r.input} | {fmt(r.seconds if r.status == 'ok' else None, '.2f')} "
             f"| {fmt(r.lines_per_s, ',.0f')} "
-            f"| {fmt(r.peak_rss_mb, '.1f')} | {ratio} | {status} |"
+            f"| {fmt(r.peak_rss_mb, '.1f')} | {ratio} | {scaling} | {status} |"
         )
     return "\n".join(rows)
 
@@ -484,6 +494,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                         timeout=args.timeout,
                         env=env,
                     )
+            elif name == "parse-1core":
+                # The target is per core: the same parse held to CPU 0 (its encoder thread
+                # included), in the same run as pflogsumm.
+                out = out_dir / f"{name}.parquet"
+                r = Result(
+                    name,
+                    f"taskset -c 0 {mr_shown} parse FILE --format parquet -o OUT.parquet",
+                    "classic",
+                    n,
+                )
+                taskset = shutil.which("taskset")
+                if taskset is None:
+                    r.status = "n/a"
+                    r.note = "taskset not installed (util-linux): one-core run skipped"
+                else:
+                    argv_ = [taskset, "-c", "0", *mr, "parse", str(inputs.classic)]
+                    argv_ += ["--format", "parquet", "-o", str(out)]
+                    measure(r, argv_, repeat=args.repeat, timeout=args.timeout, env=env)
+                    if r.status == "ok" and r.cpu_seconds is not None:
+                        r.note = f"CPU {r.cpu_seconds:.2f} s (user + system)"
             elif name in ("parse", "parse-gz", "parse-rfc3339", "parse-jobs2"):
                 src = {"parse-gz": inputs.gz, "parse-rfc3339": inputs.rfc3339}.get(
                     name, inputs.classic
@@ -550,9 +580,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{r.name}: {r.status} {fmt(r.seconds, '.2f')} s", file=sys.stderr)
 
         ref = next((r for r in results if r.name == "pflogsumm" and r.status == "ok"), None)
+        one = next((r for r in results if r.name == "parse-1core" and r.status == "ok"), None)
         for r in results:
             if ref is not None and ref.lines_per_s and r.lines_per_s and r.status == "ok":
                 r.vs_pflogsumm = r.lines_per_s / ref.lines_per_s
+            # Scaling: the classic-input parses against the same parse on one core.
+            if (
+                one is not None
+                and one.lines_per_s
+                and r.name in ("parse", "parse-1core", "parse-jobs2")
+                and r.lines_per_s
+                and r.status == "ok"
+            ):
+                r.vs_one_core = r.lines_per_s / one.lines_per_s
         table = markdown(results)
         print(f"\n{n:,}-line log (generated at {n / inputs.generate_seconds:,.0f} lines/s), "
               f"best of {args.repeat}, {os.cpu_count()} CPUs\n")  # fmt: skip
@@ -572,6 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
             },
             "ratio_definition": "lines/s of the command divided by lines/s of pflogsumm",
+            "scaling_definition": "lines/s of the parse divided by lines/s of parse-1core",
             "results": [asdict(r) for r in results],
             "markdown": table,
         }
