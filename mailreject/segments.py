@@ -32,9 +32,14 @@ def sorted_codes(values: pd.Series) -> np.ndarray:
     import numpy as np
     import pandas as pd
 
-    if isinstance(values.dtype, pd.CategoricalDtype) and not (
-        values.cat.categories.is_monotonic_increasing
-    ):
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if values.cat.categories.is_monotonic_increasing:  # rank the categories seen
+            codes = values.cat.codes.to_numpy()
+            seen = np.zeros(len(values.cat.categories) + 1, dtype=bool)
+            seen[codes] = True  # code -1 (missing) marks the extra last entry
+            rank = np.cumsum(seen[:-1]).astype(np.int64) - 1
+            ranked = np.append(rank, int(seen[:-1].sum()))  # missing: after every value
+            return ranked[codes]
         values = values.astype("object")  # codes would follow the categories' order
     codes, uniques = pd.factorize(values, sort=True)
     out = codes.astype(np.int64, copy=False)
@@ -114,13 +119,17 @@ class Segments:
         import numpy as np
 
         out = np.full(self.count, -1, dtype=np.int64)
-        hits = np.flatnonzero(mask[self.rows])
-        if not len(hits):
+        member = mask[self.rows]
+        if member.all():  # the common case (a column never missing): no rows to gather
+            seg, rows = self.sid, self.rows
+        else:
+            hits = np.flatnonzero(member)
+            seg, rows = self.sid[hits], self.rows[hits]
+        if not len(seg):
             return out
-        seg = self.sid[hits]
         change = seg[1:] != seg[:-1]
         edge = np.r_[change, True] if last else np.r_[True, change]
-        out[seg[edge]] = self.rows[hits[edge]]
+        out[seg[edge]] = rows[edge]
         return out
 
 

@@ -62,6 +62,20 @@ def test_segments_number_sessions_like_groupby_ngroup(data: st.DataObject) -> No
     assert seg.ids.tolist() == expected.tolist()
     first_member = seg.first(np.ones(size, dtype=bool))
     assert [int(seg.ids[p]) for p in first_member] == list(range(seg.count))
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), dtype=bool)
+    for pick, last in ((seg.first, False), (seg.last, True)):
+        wanted = [-1] * seg.count
+        for position in range(size):  # rows are in time order: keep the first (last) hit
+            session = int(seg.ids[position])
+            if session >= 0 and mask[position] and (last or wanted[session] < 0):
+                wanted[session] = position
+        assert pick(mask).tolist() == wanted
+        assert pick(np.ones(size, dtype=bool)).tolist() == [
+            max(p for p in range(size) if seg.ids[p] == s)
+            if last
+            else min(p for p in range(size) if seg.ids[p] == s)
+            for s in range(seg.count)
+        ]
 
 
 @settings(max_examples=100, deadline=None)
@@ -73,6 +87,11 @@ def test_sorted_codes_follow_sorted_values_missing_last(values: list[str | None]
     assert codes.tolist() == [rank[v] if v is not None else len(present) for v in values]
     as_category = pd.Series(values, dtype="category")
     assert sorted_codes(as_category).tolist() == codes.tolist()
+    # categories no value uses (a store's dictionary covers more days than are read)
+    unseen = as_category.cat.set_categories(sorted({*present, "aa", "bb", "zz"}))
+    assert sorted_codes(unseen).tolist() == codes.tolist()
+    reversed_categories = as_category.cat.set_categories(sorted({*present, "zz"}, reverse=True))
+    assert sorted_codes(reversed_categories).tolist() == codes.tolist()
 
 
 @settings(max_examples=100, deadline=None)
