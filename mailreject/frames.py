@@ -322,7 +322,6 @@ def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.
     the end of their day instead of at the very end).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from mailreject import api
 
@@ -335,17 +334,19 @@ def _load_store(since: str | None, until: str | None, store: Path | None) -> pd.
     for i, day in enumerate(days or [None]):
         lo = start if i == 0 and start is not None else day
         hi = end if i == len(days) - 1 and end is not None else day
-        table = api._read_table(lo, hi, columns=ANALYSIS_COLUMNS, store=store, dictionaries=cats)
-        for index, field in enumerate(table.schema):
-            if pa.types.is_integer(field.type):
-                table = table.set_column(index, field.name, pc.cast(table[index], pa.float64()))
-        tables.append(table)
+        tables.append(
+            api._read_table(lo, hi, columns=ANALYSIS_COLUMNS, store=store, dictionaries=cats)
+        )
     table = pa.concat_tables(tables)
     del tables
+    integers = [f.name for f in table.schema if pa.types.is_integer(f.type)]
     # self_destruct frees each Arrow column once converted; split_blocks keeps numeric
     # columns apart instead of copying them into one 2-D block
     frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
+    for name in integers:  # float64 already where the column has a null (one copy, not two)
+        if frame[name].dtype != "float64":
+            frame[name] = frame[name].astype("float64")
     for name in cats:  # sorted categories, as astype("category") of the whole column
         column = frame[name]
         categories = column.cat.categories.astype("str")
