@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -552,6 +552,7 @@ def analyse(
     postconf: PostfixConfig | str | Path | None = None,
     quality: Mapping[str, Any] | None = None,
     top_n: int = 20,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Analysis:
     r"""Runs every analysis over one period.
 
@@ -564,6 +565,8 @@ def analyse(
             order layers as the server does and list silent restrictions.
         quality: ``ParseSummary.to_dict()`` of the parse run, for the data-quality strip.
         top_n: Rows of the top-N tables.
+        on_phase: Called with a short description as each phase starts (linking the
+            events into sessions, then the analyses), e.g. to show progress.
 
     Returns:
         The :class:`Analysis`.
@@ -584,7 +587,11 @@ def analyse(
     config = _config(postconf)
     events = select(df, since=since, until=until, host=host)
     order = config.layer_order() if config else list(LAYERS)
+    if on_phase is not None:
+        on_phase(f"linking {len(events):,} events into sessions")
     s = build(events, order)
+    if on_phase is not None:
+        on_phase(f"analysing {len(s.connections):,} connections")
     start = _timestamp(since, "--since") or events["ts"].min()
     end = _timestamp(until, "--until") or events["ts"].max()
     freq = choose_freq(start, end)

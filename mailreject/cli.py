@@ -118,7 +118,7 @@ def _options(
 
 
 class _Progress:
-    """A live line on stderr when it is a terminal: bytes, lines/s, events."""
+    """A live line on stderr when it is a terminal: bytes, lines/s, events, or the phase."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
@@ -152,6 +152,11 @@ class _Progress:
                 f"{summary.events:,} events {rate:,.0f} lines/s"
             ),
         )
+
+    def phase(self, description: str) -> None:
+        """Shows what a long command is doing now (reading, linking sessions, writing)."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=description)
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -542,6 +547,7 @@ def _analysis(
     postconf: Path | None,
     store: Path | None,
     top: int,
+    progress: _Progress,
     default_period: bool = False,
 ) -> Any:
     import pyarrow as pa
@@ -550,6 +556,7 @@ def _analysis(
     from mailreject.frames import load_events
 
     _release_memory_promptly()
+    progress.phase(f"reading {len(files)} log file(s)" if files else "reading the store")
     events, quality = load_events(files, options, since=since, until=until, store=store)
     pa.default_memory_pool().release_unused()
     if not len(events):
@@ -560,7 +567,14 @@ def _analysis(
     if default_period and since is None:
         since = default_since(events, until=until, host=host)
     return analyse(
-        events, since=since, until=until, host=host, postconf=postconf, quality=quality, top_n=top
+        events,
+        since=since,
+        until=until,
+        host=host,
+        postconf=postconf,
+        quality=quality,
+        top_n=top,
+        on_phase=progress.phase,
     )
 
 
@@ -594,16 +608,18 @@ def summary(
 
     if output_format not in ("text", "markdown", "json"):
         raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
-    result = _analysis(
-        files,
-        _options(year, tz, rules, input_format, jobs),
-        since=since,
-        until=until,
-        host=host,
-        postconf=postconf,
-        store=store,
-        top=top,
-    )
+    with _Progress(enabled=True) as progress:
+        result = _analysis(
+            files,
+            _options(year, tz, rules, input_format, jobs),
+            since=since,
+            until=until,
+            host=host,
+            postconf=postconf,
+            store=store,
+            top=top,
+            progress=progress,
+        )
     terminal = output is None and sys.stdout.isatty()
     width = max(80, shutil.get_terminal_size((120, 40)).columns) if terminal else 120
     text = render(result, output_format, color=terminal, width=width)  # type: ignore[arg-type]
@@ -656,21 +672,24 @@ def report(
 
     if plotlyjs not in ("inline", "cdn", "directory"):
         raise UsageError(f"--plotlyjs must be inline, cdn or directory, not {plotlyjs!r}")
-    result = _analysis(
-        files,
-        _options(year, tz, rules, input_format, jobs),
-        since=since,
-        until=until,
-        host=host,
-        postconf=postconf,
-        store=store,
-        top=top,
-        default_period=True,
-    )
-    try:
-        write_report(result, output, plotlyjs=plotlyjs, generated_at=generated_at, title=title)  # type: ignore[arg-type]
-    except OSError as error:
-        raise _cannot_write(output, error) from error
+    with _Progress(enabled=True) as progress:
+        result = _analysis(
+            files,
+            _options(year, tz, rules, input_format, jobs),
+            since=since,
+            until=until,
+            host=host,
+            postconf=postconf,
+            store=store,
+            top=top,
+            progress=progress,
+            default_period=True,
+        )
+        progress.phase(f"writing {output}")
+        try:
+            write_report(result, output, plotlyjs=plotlyjs, generated_at=generated_at, title=title)  # type: ignore[arg-type]
+        except OSError as error:
+            raise _cannot_write(output, error) from error
     _err(
         f"wrote {output} ({result.kpis['connections']:,} connections, "
         f"{result.kpis['rejects']:,} rejects)"

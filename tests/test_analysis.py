@@ -247,6 +247,16 @@ def test_postconf_file_errors(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- edge cases
 
 
+def test_phases_are_announced_as_they_start(small: pd.DataFrame) -> None:
+    phases: list[str] = []
+    a = A.analyse(small, on_phase=phases.append)
+    assert phases == [
+        f"linking {len(A.select(small)):,} events into sessions",
+        "analysing 11 connections",
+    ]
+    assert a.kpis["connections"] == 11
+
+
 def test_empty_input_raises_no_data() -> None:
     with pytest.raises(A.NoDataError, match="no events in the input") as info:
         A.analyse(A.events_from_text(""))
