@@ -1,149 +1,80 @@
-//! Column chunks of the event schema's string columns, dictionary-encoded by hand.
+//! Column chunks of the event schema's dictionary-encoded columns, encoded by hand.
 //!
-//! The `parquet` crate's Arrow writer spends most of its time on string columns: a hash of
-//! every value with a seeded hasher, a dictionary index pushed value by value through its
-//! RLE encoder, and definition levels built and encoded one row at a time. The event
-//! columns are short strings that mostly repeat (a few dozen kinds, rules and restrictions,
-//! one host, one source), so here each value is compared with the previous one, then looked
-//! up in an Fx hash map; definition levels are encoded from the Arrow validity bitmap
-//! (`hybrid.rs`), and min/max statistics are updated only when a new dictionary entry is
-//! added. The pages are the Arrow writer's: data page v1, 20,000 rows at most, RLE levels,
-//! `RLE_DICTIONARY` values, a `PLAIN` dictionary page first, falling back to `PLAIN` data
-//! pages once the dictionary passes 1 MiB; zstd on every page.
+//! The `parquet` crate's Arrow writer spent most of its time on these: a seeded hash of
+//! every value, a dictionary index pushed value by value through its RLE encoder, and
+//! definition levels built and encoded one row at a time. Event values mostly repeat (a
+//! few dozen kinds, rules and restrictions, one host, one source, a few SMTP codes), so
+//! here each value is compared with the previous one, then looked up in an Fx hash map;
+//! min/max statistics are updated only when a new dictionary entry is added (or per value
+//! in `PLAIN` mode). Levels and pages are `pages.rs`.
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 
-use arrow_array::{Array, StringArray};
-use arrow_buffer::BooleanBufferBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int16Type, Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, StringArray};
 use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, PageType, ZstdLevel};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::basic::Type as PhysicalType;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::{ColumnChunkMetaData, LevelHistogram, PageEncodingStats};
 use parquet::file::statistics::{Statistics, ValueStatistics};
-use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 use rustc_hash::FxBuildHasher;
 
-use crate::hybrid::{encode_indices, encode_levels, index_width};
+use crate::pages::{ChunkStatistics, Pages, Zstd};
 
-/// Rows per data page at most: the `parquet` crate's default, so pages stay as they were.
-pub const PAGE_ROWS: usize = 20_000;
-/// Dictionary size after which later pages are `PLAIN` (the crate's default limit).
-const DICTIONARY_LIMIT: usize = 1 << 20;
-/// Bytes of `PLAIN` values per data page at most (the crate's default page size).
-const PLAIN_PAGE_BYTES: usize = 1 << 20;
-/// Rows encoded at a time in `PLAIN` mode, between two checks of the page size.
-const PLAIN_STEP: usize = 1024;
-
-/// The zstd compressor of a file's pages, level 1 as in the rest of the file.
-pub struct Zstd {
-    compressor: zstd::bulk::Compressor<'static>,
-    level: ZstdLevel,
-    out: Vec<u8>,
-}
-
-impl Zstd {
-    pub fn new(level: i32) -> Result<Self> {
-        Ok(Zstd {
-            compressor: zstd::bulk::Compressor::new(level)?,
-            level: ZstdLevel::try_new(level)?,
-            out: Vec::new(),
-        })
+/// `value` with its length in one integer, when it has at most 15 bytes.
+fn pack(value: &[u8]) -> Option<u128> {
+    if value.len() > 15 {
+        return None;
     }
-
-    /// `raw` compressed, as the buffer of a page.
-    fn compress(&mut self, raw: &[u8]) -> Result<Bytes> {
-        self.out.clear();
-        self.out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
-        self.compressor.compress_to_buffer(raw, &mut self.out)?;
-        Ok(Bytes::copy_from_slice(&self.out))
-    }
-
-    pub fn compression(&self) -> Compression {
-        Compression::ZSTD(self.level)
-    }
-}
-
-/// The min and max of a column chunk's values (byte order, as Parquet sorts UTF-8).
-#[derive(Default)]
-struct MinMax {
-    min: Option<Vec<u8>>,
-    max: Option<Vec<u8>>,
-}
-
-impl MinMax {
-    fn update(&mut self, value: &[u8]) {
-        if self.min.as_deref().is_none_or(|m| value < m) {
-            self.min = Some(value.to_vec());
-        }
-        if self.max.as_deref().is_none_or(|m| value > m) {
-            self.max = Some(value.to_vec());
-        }
-    }
+    let mut bytes = [0u8; 16];
+    bytes[..value.len()].copy_from_slice(value);
+    bytes[15] = value.len() as u8;
+    Some(u128::from_le_bytes(bytes))
 }
 
 /// One string column chunk (a row group's worth of one column) being encoded.
-pub struct DictChunk {
+pub struct StringChunk {
     descr: ColumnDescPtr,
     statistics: bool,
-    /// Dictionary entries: value to index.
-    index: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    pages: Pages,
+    /// Dictionary entries of up to 15 bytes (most event values: kinds, rules' constants,
+    /// addresses, queue ids), keyed by their bytes and length packed in an integer: no
+    /// allocation, one multiplication to hash, one comparison to match.
+    short: HashMap<u128, u32, FxBuildHasher>,
+    /// Longer entries.
+    long: HashMap<Box<[u8]>, u32, FxBuildHasher>,
     /// The dictionary page's `PLAIN` content (4-byte length, bytes; per entry).
     dictionary: Vec<u8>,
     /// Where each entry's bytes are in `dictionary`.
     spans: Vec<(usize, usize)>,
-    /// The index of the last value looked up: a repeated value skips the hash.
-    last: Option<u32>,
-    /// Set once the dictionary has passed [`DICTIONARY_LIMIT`]: pages are `PLAIN` from then.
-    plain_mode: bool,
-    // The page being gathered.
-    levels: BooleanBufferBuilder,
-    indices: Vec<u32>,
-    plain: Vec<u8>,
-    page_rows: usize,
-    // The chunk so far.
-    pages: TrackedWrite<Vec<u8>>,
-    rows: usize,
-    nulls: usize,
+    /// The last value looked up, packed when short, and its index: a repeated value
+    /// skips the hash.
+    last: Option<(Option<u128>, u32)>,
     value_bytes: usize,
-    min_max: MinMax,
-    compressed: usize,
-    uncompressed: usize,
-    dictionary_pages: usize,
-    plain_pages: usize,
-    raw: Vec<u8>,
+    min: Option<Vec<u8>>,
+    max: Option<Vec<u8>>,
 }
 
-impl DictChunk {
+impl StringChunk {
     /// A chunk of the column `descr`; `statistics`: min/max, null count and size
     /// statistics in the column chunk's metadata.
     pub fn new(descr: ColumnDescPtr, statistics: bool) -> Self {
-        DictChunk {
+        StringChunk {
             descr,
             statistics,
-            index: HashMap::default(),
+            pages: Pages::default(),
+            short: HashMap::default(),
+            long: HashMap::default(),
             dictionary: Vec::new(),
             spans: Vec::new(),
             last: None,
-            plain_mode: false,
-            levels: BooleanBufferBuilder::new(PAGE_ROWS),
-            indices: Vec::with_capacity(PAGE_ROWS),
-            plain: Vec::new(),
-            page_rows: 0,
-            pages: TrackedWrite::new(Vec::new()),
-            rows: 0,
-            nulls: 0,
             value_bytes: 0,
-            min_max: MinMax::default(),
-            compressed: 0,
-            uncompressed: 0,
-            dictionary_pages: 0,
-            plain_pages: 0,
-            raw: Vec::new(),
+            min: None,
+            max: None,
         }
     }
 
@@ -151,217 +82,331 @@ impl DictChunk {
     pub fn write(&mut self, array: &StringArray, zstd: &mut Zstd) -> Result<()> {
         let mut done = 0;
         while done < array.len() {
-            let step = if self.plain_mode {
-                PLAIN_STEP
-            } else {
-                PAGE_ROWS
-            };
-            let take = (array.len() - done)
-                .min(step)
-                .min(PAGE_ROWS - self.page_rows);
-            self.append(&array.slice(done, take));
-            done += take;
-            let full = self.page_rows == PAGE_ROWS
-                || (self.plain_mode && self.plain.len() >= PLAIN_PAGE_BYTES);
-            if full {
-                self.flush_page(zstd)?;
+            let take = (array.len() - done).min(self.pages.room());
+            let part = array.slice(done, take);
+            self.pages.push_levels(part.nulls(), take);
+            let offsets = part.value_offsets();
+            let data = part.value_data();
+            let value = |i: usize| &data[offsets[i] as usize..offsets[i + 1] as usize];
+            match part.nulls() {
+                None => (0..take).for_each(|i| self.push_value(value(i))),
+                Some(nulls) => nulls
+                    .valid_indices()
+                    .for_each(|i| self.push_value(value(i))),
             }
+            done += take;
+            self.pages
+                .end_rows(self.spans.len(), self.dictionary.len(), zstd)?;
         }
         Ok(())
-    }
-
-    fn append(&mut self, array: &StringArray) {
-        let rows = array.len();
-        let offsets = array.value_offsets();
-        let data = array.value_data();
-        let value = |i: usize| &data[offsets[i] as usize..offsets[i + 1] as usize];
-        match array.nulls() {
-            None => {
-                self.levels.append_n(rows, true);
-                for i in 0..rows {
-                    self.push_value(value(i));
-                }
-            }
-            Some(nulls) => {
-                self.levels
-                    .append_packed_range(nulls.offset()..nulls.offset() + rows, nulls.validity());
-                self.nulls += nulls.null_count();
-                for i in nulls.valid_indices() {
-                    self.push_value(value(i));
-                }
-            }
-        }
-        self.page_rows += rows;
-        self.rows += rows;
     }
 
     fn push_value(&mut self, value: &[u8]) {
         self.value_bytes += value.len();
-        if self.plain_mode {
-            self.plain
-                .extend_from_slice(&(value.len() as u32).to_le_bytes());
-            self.plain.extend_from_slice(value);
-            if self.statistics {
-                self.min_max.update(value);
-            }
+        if self.pages.plain_mode {
+            let plain = &mut self.pages.plain;
+            plain.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            plain.extend_from_slice(value);
+            self.update_min_max(value);
             return;
         }
-        let repeated = self.last.filter(|last| {
-            let (start, len) = self.spans[*last as usize];
-            self.dictionary[start..start + len] == *value
-        });
+        let packed = pack(value);
+        let repeated = match (self.last, packed) {
+            (Some((Some(last), index)), Some(key)) if last == key => Some(index),
+            (Some((None, index)), None) => {
+                let (start, len) = self.spans[index as usize];
+                (self.dictionary[start..start + len] == *value).then_some(index)
+            }
+            _ => None,
+        };
         let index = match repeated {
             Some(index) => index,
             None => {
-                let index = self.intern(value);
-                self.last = Some(index);
+                let found = match packed {
+                    Some(key) => self.short.get(&key),
+                    None => self.long.get(value),
+                };
+                let index = match found {
+                    Some(index) => *index,
+                    None => self.add_entry(value, packed),
+                };
+                self.last = Some((packed, index));
                 index
             }
         };
-        self.indices.push(index);
+        self.pages.indices.push(index);
     }
 
-    fn intern(&mut self, value: &[u8]) -> u32 {
-        if let Some(index) = self.index.get(value) {
-            return *index;
-        }
-        let index = self.index.len() as u32;
-        self.index.insert(value.into(), index);
+    fn add_entry(&mut self, value: &[u8], packed: Option<u128>) -> u32 {
+        let index = self.spans.len() as u32;
+        match packed {
+            Some(key) => self.short.insert(key, index),
+            None => self.long.insert(value.into(), index),
+        };
         self.dictionary
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.spans.push((self.dictionary.len(), value.len()));
         self.dictionary.extend_from_slice(value);
-        if self.statistics {
-            self.min_max.update(value);
-        }
+        self.update_min_max(value);
         index
     }
 
-    /// Encodes, compresses and stores the page gathered so far.
-    fn flush_page(&mut self, zstd: &mut Zstd) -> Result<()> {
-        if self.page_rows == 0 {
-            return Ok(());
+    /// Min and max in byte order, as Parquet sorts UTF-8.
+    fn update_min_max(&mut self, value: &[u8]) {
+        if !self.statistics {
+            return;
         }
-        let raw = &mut self.raw;
-        raw.clear();
-        raw.extend_from_slice(&[0; 4]);
-        encode_levels(self.levels.as_slice(), self.page_rows, raw);
-        let levels_len = (raw.len() - 4) as u32;
-        raw[..4].copy_from_slice(&levels_len.to_le_bytes());
-        let encoding = if self.plain_mode {
-            raw.extend_from_slice(&self.plain);
-            self.plain_pages += 1;
-            Encoding::PLAIN
-        } else {
-            let width = index_width(self.index.len());
-            raw.push(width);
-            encode_indices(&self.indices, width, raw);
-            self.dictionary_pages += 1;
-            Encoding::RLE_DICTIONARY
-        };
-        let page = Page::DataPage {
-            buf: zstd.compress(raw)?,
-            num_values: self.page_rows as u32,
-            encoding,
-            def_level_encoding: Encoding::RLE,
-            rep_level_encoding: Encoding::RLE,
-            statistics: None,
-        };
-        let spec = SerializedPageWriter::new(&mut self.pages)
-            .write_page(CompressedPage::new(page, raw.len()))?;
-        self.compressed += spec.compressed_size;
-        self.uncompressed += spec.uncompressed_size;
-        self.levels = BooleanBufferBuilder::new(PAGE_ROWS);
-        self.indices.clear();
-        self.plain.clear();
-        self.page_rows = 0;
-        if self.dictionary.len() > DICTIONARY_LIMIT {
-            self.plain_mode = true;
+        if self.min.as_deref().is_none_or(|m| value < m) {
+            self.min = Some(value.to_vec());
+        }
+        if self.max.as_deref().is_none_or(|m| value > m) {
+            self.max = Some(value.to_vec());
+        }
+    }
+
+    /// The chunk's bytes and metadata (see [`Pages::close`]).
+    pub fn close(self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
+        let statistics = self.statistics.then(|| ChunkStatistics {
+            statistics: Statistics::ByteArray(ValueStatistics::new(
+                self.min.map(ByteArray::from),
+                self.max.map(ByteArray::from),
+                None,
+                Some(self.pages.nulls() as u64),
+                false,
+            )),
+            unencoded_bytes: Some(self.value_bytes as i64),
+        });
+        self.pages.close(
+            self.descr,
+            &self.dictionary,
+            self.spans.len(),
+            statistics,
+            zstd,
+        )
+    }
+}
+
+/// One number column chunk: `INT32` (Arrow Int16 and Int32), `INT64` or `DOUBLE`.
+///
+/// Values are keyed by their bits (integers sign-extended to 64), as the crate's
+/// dictionary keys them by their bytes: -0.0 and 0.0 are two entries, as there.
+pub struct NumberChunk {
+    descr: ColumnDescPtr,
+    statistics: bool,
+    physical: PhysicalType,
+    pages: Pages,
+    index: HashMap<u64, u32, FxBuildHasher>,
+    dictionary: Vec<u8>,
+    entries: usize,
+    last: Option<(u64, u32)>,
+    /// The values of the slice being appended, as keys.
+    keys: Vec<u64>,
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+impl NumberChunk {
+    /// A chunk of the column `descr`, whose physical type must be INT32, INT64 or DOUBLE.
+    pub fn new(descr: ColumnDescPtr, statistics: bool) -> Result<Self> {
+        let physical = descr.physical_type();
+        if !matches!(
+            physical,
+            PhysicalType::INT32 | PhysicalType::INT64 | PhysicalType::DOUBLE
+        ) {
+            return Err(ParquetError::General(format!(
+                "no number chunk for {physical} column {}",
+                descr.name()
+            )));
+        }
+        Ok(NumberChunk {
+            descr,
+            statistics,
+            physical,
+            pages: Pages::default(),
+            index: HashMap::default(),
+            dictionary: Vec::new(),
+            entries: 0,
+            last: None,
+            keys: Vec::new(),
+            min: None,
+            max: None,
+        })
+    }
+
+    /// Appends the rows of `array` (Int16, Int32, Int64 or Float64), writing each page as
+    /// it fills up.
+    pub fn write(&mut self, array: &ArrayRef, zstd: &mut Zstd) -> Result<()> {
+        let mut done = 0;
+        while done < array.len() {
+            let take = (array.len() - done).min(self.pages.room());
+            let part = array.slice(done, take);
+            self.fill_keys(&part)?;
+            self.pages.push_levels(part.nulls(), take);
+            let keys = std::mem::take(&mut self.keys);
+            match part.nulls() {
+                None => keys.iter().for_each(|k| self.push_value(*k)),
+                Some(nulls) => nulls.valid_indices().for_each(|i| self.push_value(keys[i])),
+            }
+            self.keys = keys;
+            done += take;
+            self.pages
+                .end_rows(self.entries, self.dictionary.len(), zstd)?;
         }
         Ok(())
     }
 
-    /// The chunk's bytes (dictionary page first) and the metadata that describes them,
-    /// for `SerializedRowGroupWriter::append_column`.
-    pub fn close(mut self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
-        self.flush_page(zstd)?;
-        let mut head = TrackedWrite::new(Vec::new());
-        let page = Page::DictionaryPage {
-            buf: zstd.compress(&self.dictionary)?,
-            num_values: self.index.len() as u32,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
+    /// The keys of every row of `array` (null rows included: their slot holds garbage).
+    fn fill_keys(&mut self, array: &ArrayRef) -> Result<()> {
+        self.keys.clear();
+        let keys = &mut self.keys;
+        let expected = match (array.data_type(), self.physical) {
+            (arrow_schema::DataType::Int16, PhysicalType::INT32) => {
+                let values = array.as_primitive::<Int16Type>().values();
+                keys.extend(values.iter().map(|v| i64::from(*v) as u64));
+                true
+            }
+            (arrow_schema::DataType::Int32, PhysicalType::INT32) => {
+                let values = array.as_primitive::<Int32Type>().values();
+                keys.extend(values.iter().map(|v| i64::from(*v) as u64));
+                true
+            }
+            (arrow_schema::DataType::Int64, PhysicalType::INT64) => {
+                let values = array.as_primitive::<Int64Type>().values();
+                keys.extend(values.iter().map(|v| *v as u64));
+                true
+            }
+            (arrow_schema::DataType::Float64, PhysicalType::DOUBLE) => {
+                let values = array.as_primitive::<Float64Type>().values();
+                keys.extend(values.iter().map(|v| v.to_bits()));
+                true
+            }
+            _ => false,
         };
-        let spec = SerializedPageWriter::new(&mut head)
-            .write_page(CompressedPage::new(page, self.dictionary.len()))?;
-        let dictionary_len = spec.compressed_size as i64;
-        let compressed = self.compressed + spec.compressed_size;
-        let uncompressed = self.uncompressed + spec.uncompressed_size;
-        let mut bytes = head.into_inner()?;
-        bytes.extend_from_slice(&self.pages.into_inner()?);
+        if expected {
+            Ok(())
+        } else {
+            Err(ParquetError::General(format!(
+                "{} array for the {} column {}",
+                array.data_type(),
+                self.physical,
+                self.descr.name()
+            )))
+        }
+    }
 
-        let mut encodings = vec![Encoding::PLAIN, Encoding::RLE];
-        let mut page_stats = vec![PageEncodingStats {
-            page_type: PageType::DICTIONARY_PAGE,
-            encoding: Encoding::PLAIN,
-            count: 1,
-        }];
-        if self.dictionary_pages > 0 {
-            encodings.push(Encoding::RLE_DICTIONARY);
-            page_stats.push(PageEncodingStats {
-                page_type: PageType::DATA_PAGE,
-                encoding: Encoding::RLE_DICTIONARY,
-                count: self.dictionary_pages as i32,
-            });
+    /// The `PLAIN` encoding of a key.
+    fn put_plain(physical: PhysicalType, key: u64, out: &mut Vec<u8>) {
+        if physical == PhysicalType::INT32 {
+            out.extend_from_slice(&(key as i64 as i32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&key.to_le_bytes());
         }
-        if self.plain_pages > 0 {
-            page_stats.push(PageEncodingStats {
-                page_type: PageType::DATA_PAGE,
-                encoding: Encoding::PLAIN,
-                count: self.plain_pages as i32,
-            });
+    }
+
+    fn push_value(&mut self, key: u64) {
+        if self.pages.plain_mode {
+            Self::put_plain(self.physical, key, &mut self.pages.plain);
+            self.update_min_max(key);
+            return;
         }
-        let mut builder = ColumnChunkMetaData::builder(self.descr.clone())
-            .set_compression(zstd.compression())
-            .set_encodings(encodings)
-            .set_page_encoding_stats(page_stats)
-            .set_total_compressed_size(compressed as i64)
-            .set_total_uncompressed_size(uncompressed as i64)
-            .set_num_values(self.rows as i64)
-            .set_dictionary_page_offset(Some(0))
-            .set_data_page_offset(dictionary_len);
-        if self.statistics {
-            let stats = ValueStatistics::<ByteArray>::new(
-                self.min_max.min.map(ByteArray::from),
-                self.min_max.max.map(ByteArray::from),
-                None,
-                Some(self.nulls as u64),
-                false,
-            );
-            builder = builder
-                .set_statistics(Statistics::ByteArray(stats))
-                .set_unencoded_byte_array_data_bytes(Some(self.value_bytes as i64))
-                .set_definition_level_histogram(Some(LevelHistogram::from(vec![
-                    self.nulls as i64,
-                    (self.rows - self.nulls) as i64,
-                ])));
-        }
-        let metadata = builder.build()?;
-        if metadata.compressed_size() != bytes.len() as i64 {
-            return Err(ParquetError::General(format!(
-                "column chunk of {} bytes described as {}",
-                bytes.len(),
-                metadata.compressed_size()
-            )));
-        }
-        let close = ColumnCloseResult {
-            bytes_written: compressed as u64,
-            rows_written: self.rows as u64,
-            metadata,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: None,
+        let index = match self.last {
+            Some((last, index)) if last == key => index,
+            _ => {
+                let index = self.intern(key);
+                self.last = Some((key, index));
+                index
+            }
         };
-        Ok((Bytes::from(bytes), close))
+        self.pages.indices.push(index);
+    }
+
+    fn intern(&mut self, key: u64) -> u32 {
+        if let Some(index) = self.index.get(&key) {
+            return *index;
+        }
+        let index = self.entries as u32;
+        self.index.insert(key, index);
+        self.entries += 1;
+        Self::put_plain(self.physical, key, &mut self.dictionary);
+        self.update_min_max(key);
+        index
+    }
+
+    /// Signed order for integers; doubles in numeric order, NaN left out (as the crate).
+    fn update_min_max(&mut self, key: u64) {
+        if !self.statistics {
+            return;
+        }
+        let greater = |a: u64, b: u64| match self.physical {
+            PhysicalType::DOUBLE => f64::from_bits(a) > f64::from_bits(b),
+            _ => (a as i64) > (b as i64),
+        };
+        if self.physical == PhysicalType::DOUBLE && f64::from_bits(key).is_nan() {
+            return;
+        }
+        if self.min.is_none_or(|m| greater(m, key)) {
+            self.min = Some(key);
+        }
+        if self.max.is_none_or(|m| greater(key, m)) {
+            self.max = Some(key);
+        }
+    }
+
+    /// The statistics the crate writes for this column: min/max (old and new fields, the
+    /// sort order being signed), null count; a zero min is -0.0 and a zero max +0.0.
+    fn chunk_statistics(&self) -> Statistics {
+        let nulls = Some(self.pages.nulls() as u64);
+        match self.physical {
+            PhysicalType::INT32 => Statistics::Int32(
+                ValueStatistics::new(
+                    self.min.map(|k| k as i64 as i32),
+                    self.max.map(|k| k as i64 as i32),
+                    None,
+                    nulls,
+                    false,
+                )
+                .with_backwards_compatible_min_max(true),
+            ),
+            PhysicalType::INT64 => Statistics::Int64(
+                ValueStatistics::new(
+                    self.min.map(|k| k as i64),
+                    self.max.map(|k| k as i64),
+                    None,
+                    nulls,
+                    false,
+                )
+                .with_backwards_compatible_min_max(true),
+            ),
+            _ => {
+                let zero_as = |k: u64, zero: f64| {
+                    let v = f64::from_bits(k);
+                    if v == 0.0 {
+                        zero
+                    } else {
+                        v
+                    }
+                };
+                Statistics::Double(
+                    ValueStatistics::new(
+                        self.min.map(|k| zero_as(k, -0.0)),
+                        self.max.map(|k| zero_as(k, 0.0)),
+                        None,
+                        nulls,
+                        false,
+                    )
+                    .with_backwards_compatible_min_max(true),
+                )
+            }
+        }
+    }
+
+    /// The chunk's bytes and metadata (see [`Pages::close`]).
+    pub fn close(self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
+        let statistics = self.statistics.then(|| ChunkStatistics {
+            statistics: self.chunk_statistics(),
+            unencoded_bytes: None,
+        });
+        self.pages
+            .close(self.descr, &self.dictionary, self.entries, statistics, zstd)
     }
 }

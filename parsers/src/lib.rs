@@ -11,6 +11,7 @@ pub mod dictcol;
 pub mod engine;
 pub mod envelope;
 pub mod hybrid;
+pub mod pages;
 pub mod prefilter;
 pub mod rules;
 pub mod scan;

@@ -34,7 +34,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
-use crate::dictcol::{DictChunk, Zstd};
+use crate::dictcol::{NumberChunk, StringChunk};
+use crate::pages::Zstd;
 
 /// Columns whose values only grow (line numbers) or nearly (times): delta encoding.
 pub const DELTA_COLUMNS: [&str; 2] = ["ts", "line_no"];
@@ -104,11 +105,13 @@ fn io_error(error: ParquetError) -> io::Error {
 /// Level of the zstd compression of every page.
 const ZSTD_LEVEL: i32 = 1;
 
-/// The encoder of one column of the row group being written.
+/// The encoder of one column of the row group being written (boxed: they are large).
 enum ColumnEncoder {
     /// String columns: dictionary-encoded here (`dictcol.rs`), several times cheaper.
-    Strings(Box<DictChunk>),
-    /// Numbers and times: the `parquet` crate's Arrow column writer (boxed: it is large).
+    Strings(Box<StringChunk>),
+    /// Dictionary-encoded number columns, likewise.
+    Numbers(Box<NumberChunk>),
+    /// `ts` and `line_no` (delta encoding): the `parquet` crate's Arrow column writer.
     Arrow(Box<ArrowColumnWriter>),
 }
 
@@ -119,6 +122,7 @@ struct EventFile<W: Write + Send> {
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     statistics: Vec<bool>,
+    dictionary: Vec<bool>,
     max_rows: Option<usize>,
     zstd: Zstd,
     group: Vec<ColumnEncoder>,
@@ -140,6 +144,11 @@ impl<W: Write + Send> EventFile<W> {
             .iter()
             .map(|c| props.statistics_enabled(c.path()) != EnabledStatistics::None)
             .collect();
+        let dictionary = parquet_schema
+            .columns()
+            .iter()
+            .map(|c| props.dictionary_enabled(c.path()))
+            .collect();
         let max_rows = props.max_row_group_row_count();
         let writer =
             SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))?;
@@ -149,6 +158,7 @@ impl<W: Write + Send> EventFile<W> {
             factory,
             schema,
             statistics,
+            dictionary,
             max_rows,
             zstd: Zstd::new(ZSTD_LEVEL)?,
             group: Vec::new(),
@@ -162,18 +172,23 @@ impl<W: Write + Send> EventFile<W> {
         let index = self.writer.flushed_row_groups().len();
         let arrow = self.factory.create_column_writers(index)?;
         let descriptors = self.writer.schema_descr().columns();
-        self.group = arrow
-            .into_iter()
-            .zip(self.schema.fields())
-            .enumerate()
-            .map(|(i, (writer, field))| match field.data_type() {
-                DataType::Utf8 => ColumnEncoder::Strings(Box::new(DictChunk::new(
-                    Arc::clone(&descriptors[i]),
-                    self.statistics[i],
-                ))),
+        let mut group = Vec::with_capacity(arrow.len());
+        for (i, (writer, field)) in arrow.into_iter().zip(self.schema.fields()).enumerate() {
+            let descr = Arc::clone(&descriptors[i]);
+            let statistics = self.statistics[i];
+            let encoder = match field.data_type() {
+                _ if !self.dictionary[i] => ColumnEncoder::Arrow(Box::new(writer)),
+                DataType::Utf8 => {
+                    ColumnEncoder::Strings(Box::new(StringChunk::new(descr, statistics)))
+                }
+                DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float64 => {
+                    ColumnEncoder::Numbers(Box::new(NumberChunk::new(descr, statistics)?))
+                }
                 _ => ColumnEncoder::Arrow(Box::new(writer)),
-            })
-            .collect();
+            };
+            group.push(encoder);
+        }
+        self.group = group;
         Ok(())
     }
 
@@ -198,6 +213,7 @@ impl<W: Write + Send> EventFile<W> {
                     ColumnEncoder::Strings(chunk) => {
                         chunk.write(column.as_string::<i32>(), &mut self.zstd)?
                     }
+                    ColumnEncoder::Numbers(chunk) => chunk.write(column, &mut self.zstd)?,
                     ColumnEncoder::Arrow(writer) => {
                         for leaf in compute_leaves(field, column)? {
                             writer.write(&leaf)?;
@@ -222,6 +238,10 @@ impl<W: Write + Send> EventFile<W> {
         for encoder in std::mem::take(&mut self.group) {
             match encoder {
                 ColumnEncoder::Strings(chunk) => {
+                    let (bytes, close) = chunk.close(&mut self.zstd)?;
+                    row_group.append_column(&bytes, close)?;
+                }
+                ColumnEncoder::Numbers(chunk) => {
                     let (bytes, close) = chunk.close(&mut self.zstd)?;
                     row_group.append_column(&bytes, close)?;
                 }
@@ -431,7 +451,7 @@ mod tests {
     /// nulls in runs and scattered, an all-null column, and more than 1 MiB of distinct
     /// details (the fallback to `PLAIN` pages).
     fn awkward_batch(rows: usize) -> RecordBatch {
-        use crate::columns::{Event, EventColumns};
+        use crate::columns::{Event, EventColumns, Value};
         let kinds = ["reject", "connect", "greylist", "spf", "ñandú ✓"];
         let texts: Vec<String> = (0..rows)
             .map(|i| format!("detail {i:08} {}", "x".repeat(i % 40)))
@@ -450,6 +470,18 @@ mod tests {
             }
             e.set_str(Column::Detail, text);
             e.set_int(Column::SmtpCode, 450 + (i % 3) as i64);
+            if i % 5 != 0 {
+                e.set_int(Column::Pid, (i % 300) as i64 - 20);
+                e.set_int(Column::ClientPort, (i * 7919 % 65_536) as i64);
+                e.set_int(Column::Size, (i as i64 - 30_000) * 1_000_003);
+            }
+            if (i / 1000) % 4 == 1 {
+                e.set_int(Column::Nrcpt, 1);
+            }
+            let delays = [0.0, -0.0, 0.25, f64::NAN, -1.5, 3e9];
+            if i % 3 == 0 {
+                e.set(Column::Delay, Value::Float(delays[(i / 3) % delays.len()]));
+            }
             e.set_int(Column::LineNo, i as i64 + 1);
             cols.push(&e);
         }
