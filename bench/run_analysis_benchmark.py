@@ -6,7 +6,8 @@ busy MX, about 12.5 million events), ingests it into a fresh store, then runs ea
 analysis command over the whole period as a child process and measures wall seconds
 (best of ``--repeat``), the child's peak RSS and, for reports, the file size. The figures
 are printed beside the targets (summary <= 10 s, report <= 20 s, peak RSS <= 2 GB, report
-<= 6 MB with plotly.js inline) and written as JSON.
+<= 6 MB with plotly.js inline) and written as JSON, with the time of each phase (reading
+the store, linking sessions, the analyses, rendering) as the commands' ``--verbose`` tells.
 
 Usage::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -48,6 +50,7 @@ class Row:
     target_s: float | None = None
     status: str = "ok"
     note: str = ""
+    phases: dict[str, float] | None = None  # of the best run, from ``--verbose``
 
 
 def prepare(workdir: Path, lines: int, cli: list[str], timeout: float) -> dict[str, object]:
@@ -73,9 +76,21 @@ def prepare(workdir: Path, lines: int, cli: list[str], timeout: float) -> dict[s
     return status
 
 
+#: One phase in ``--verbose`` output: ``linking 12,553,465 events into sessions 15.2 s``.
+PHASE = re.compile(r"(?:mailreject: )?(?P<name>[a-z]+)[^;]*? (?P<seconds>[0-9.]+) s(?:;|$)")
+
+
+def phases(stderr: str) -> dict[str, float] | None:
+    """Seconds per phase from the ``--verbose`` line (``reading``, ``linking`` ...)."""
+    for line in stderr.splitlines():
+        if line.startswith("mailreject: reading "):
+            return {m["name"]: float(m["seconds"]) for m in PHASE.finditer(line.replace("; ", ";"))}
+    return None
+
+
 def commands(store: str, since: str, until: str, out: Path) -> list[tuple[str, list[str]]]:
     """The measured commands: name and arguments after the CLI."""
-    period = ["--store", store, "--since", since, "--until", until]
+    period = ["--store", store, "--since", since, "--until", until, "--verbose"]
     return [
         ("summary", ["summary", *period, "-o", str(out / "summary.txt")]),
         ("summary", ["summary", *period, "--format", "json", "-o", str(out / "summary.json")]),
@@ -104,6 +119,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
                 best = m
         if best is not None and row.status == "ok":
             row.seconds, row.peak_rss_mb = best.seconds, best.peak_rss_mb
+            row.phases = phases(best.stderr)
             output = Path(argv[argv.index("-o") + 1])
             row.output_bytes = output.stat().st_size if output.exists() else None
         rows.append(row)
@@ -137,16 +153,21 @@ def markdown(result: dict[str, object]) -> str:
     head = (
         f"{store['events']:,} events, {store['partitions']} days "
         f"({store['first_event']} .. {store['last_event']})\n\n"
-        "| command | seconds | peak RSS MB | output bytes | verdict |\n|---|---:|---:|---:|---|\n"
+        "| command | seconds | peak RSS MB | output bytes | phases (s) | verdict |\n"
+        "|---|---:|---:|---:|---|---|\n"
     )
     rows = result["rows"]
     assert isinstance(rows, list)
     body = "".join(
         f"| `{r['command']}` | {rb.fmt(r['seconds'], '.2f')} | {rb.fmt(r['peak_rss_mb'], '.0f')}"
-        f" | {rb.fmt(r['output_bytes'], ',')} | {verdict(r)} |\n"
+        f" | {rb.fmt(r['output_bytes'], ',')} | {_phase_text(r.get('phases'))} | {verdict(r)} |\n"
         for r in rows
     )
     return head + body
+
+
+def _phase_text(times: dict[str, float] | None) -> str:
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in (times or {}).items()) or "-"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
@@ -124,6 +125,7 @@ class _Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self._progress: Any = None
         self._task: Any = None
+        self._phases: list[tuple[str, float]] = []  # description, start (perf_counter)
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -155,8 +157,17 @@ class _Progress:
 
     def phase(self, description: str) -> None:
         """Shows what a long command is doing now (reading, linking sessions, writing)."""
+        self._phases.append((description, time.perf_counter()))
         if self._progress is not None:
             self._progress.update(self._task, description=description)
+
+    def timings(self) -> str:
+        """How long each phase took so far: ``reading the store 8.6 s; linking ...``."""
+        ends = [start for _, start in self._phases[1:]] + [time.perf_counter()]
+        return "; ".join(
+            f"{name} {end - start:.1f} s"
+            for (name, start), end in zip(self._phases, ends[: len(self._phases)], strict=True)
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -518,6 +529,9 @@ PostconfOpt = Annotated[
     ),
 ]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows in the top-N tables.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print how long each phase took, on stderr.")
+]
 
 
 def _release_memory_promptly() -> None:
@@ -599,6 +613,7 @@ def summary(
     rules: RulesOpt = None,
     input_format: InputOpt = "auto",
     jobs: JobsOpt = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
     """What each anti-spam layer did: terminal tables, Markdown or JSON (cron-friendly)."""
     import shutil
@@ -620,9 +635,12 @@ def summary(
             top=top,
             progress=progress,
         )
-    terminal = output is None and sys.stdout.isatty()
-    width = max(80, shutil.get_terminal_size((120, 40)).columns) if terminal else 120
-    text = render(result, output_format, color=terminal, width=width)  # type: ignore[arg-type]
+        progress.phase("rendering")
+        terminal = output is None and sys.stdout.isatty()
+        width = max(80, shutil.get_terminal_size((120, 40)).columns) if terminal else 120
+        text = render(result, output_format, color=terminal, width=width)  # type: ignore[arg-type]
+    if verbose:
+        _err(progress.timings())
     if output is None:
         sys.stdout.write(text)
         return
@@ -665,6 +683,7 @@ def report(
     rules: RulesOpt = None,
     input_format: InputOpt = "auto",
     jobs: JobsOpt = 1,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Write a self-contained HTML report of what the anti-spam layers did."""
     from mailreject.report import write_report
@@ -690,6 +709,8 @@ def report(
             write_report(result, output, plotlyjs=plotlyjs, generated_at=generated_at, title=title)  # type: ignore[arg-type]
         except OSError as error:
             raise _cannot_write(output, error) from error
+    if verbose:
+        _err(progress.timings())
     _err(
         f"wrote {output} ({result.kpis['connections']:,} connections, "
         f"{result.kpis['rejects']:,} rejects)"

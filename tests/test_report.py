@@ -175,6 +175,13 @@ def test_report_command_default_period(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert "Period: 2026-11-01 00:00" in out.read_text()
+    assert "linking" not in result.stderr
+    verbose = runner.invoke(
+        _app(), ["report", str(log), "--year", "2026", "--tz", "UTC", "-o", str(out), "-v"]
+    )
+    assert verbose.exit_code == 0, verbose.output
+    assert f"; writing {out} " in verbose.stderr
+    assert verbose.stderr.index("analysing") < verbose.stderr.index("wrote")
 
 
 def test_report_command_errors(tmp_path: Path) -> None:

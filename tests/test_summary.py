@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -107,6 +108,20 @@ def test_summary_command(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "Queue load saved" in result.stdout
     assert "\x1b[" not in result.stdout
+
+
+def test_verbose_prints_each_phase_and_its_time_on_stderr() -> None:
+    result = CliRunner().invoke(_app(), [*SUMMARY_SMALL, "--format", "json", "--verbose"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # stdout is the document alone
+    phases = re.fullmatch(
+        r"mailreject: reading 1 log file\(s\) [0-9.]+ s; linking ([0-9,]+) events into "
+        r"sessions [0-9.]+ s; analysing 11 connections [0-9.]+ s; rendering [0-9.]+ s\n",
+        result.stderr,
+    )
+    assert phases is not None, result.stderr
+    quiet = CliRunner().invoke(_app(), [*SUMMARY_SMALL, "--format", "json"])
+    assert quiet.stderr == ""
 
 
 def test_summary_command_errors(tmp_path: Path) -> None:
