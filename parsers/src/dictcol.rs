@@ -26,6 +26,7 @@ use rustc_hash::FxBuildHasher;
 use crate::pages::{ChunkStatistics, Pages, Zstd};
 
 /// `value` with its length in one integer, when it has at most 15 bytes.
+#[inline(always)]
 fn pack(value: &[u8]) -> Option<u128> {
     if value.len() > 15 {
         return None;
@@ -101,6 +102,7 @@ impl StringChunk {
         Ok(())
     }
 
+    #[inline(always)]
     fn push_value(&mut self, value: &[u8]) {
         self.value_bytes += value.len();
         if self.pages.plain_mode {
