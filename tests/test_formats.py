@@ -85,6 +85,62 @@ def test_rust_writer_writes_what_pyarrow_writes(tmp_path: Path, rows: int, group
         ), name
 
 
+def _awkward_batch(rows: int) -> pa.RecordBatch:
+    """Values the string and number encoders treat apart: runs of nulls, an all-null
+    column, empty and non-ASCII strings, more than 1 MiB of distinct details (the
+    dictionary gives way to PLAIN pages), -0.0 beside 0.0, large integers."""
+    schema = event_schema()
+    kinds = ["reject", "connect", None, "ñandú ✓", ""]
+    values: dict[str, pa.Array] = {
+        "host": pa.array(["mx1"] * rows),
+        "kind": pa.array([kinds[i * 7 // 3 % len(kinds)] for i in range(rows)]),
+        "sender": pa.array([None if (i // 500) % 3 == 0 else f"s{i % 3}@x" for i in range(rows)]),
+        "detail": pa.array([f"detail {i:09d} " + "x" * (i % 50) for i in range(rows)]),
+        "smtp_code": pa.array([450 + i % 3 for i in range(rows)], pa.int16()),
+        "client_port": pa.array([None if i % 5 == 0 else i * 7919 % 65536 for i in range(rows)]),
+        "size": pa.array([None if i % 7 == 0 else (i - 30_000) * 1_000_003 for i in range(rows)]),
+        "delay": pa.array([[0.0, -0.0, 0.25, None, -1.5][i % 5] for i in range(rows)]),
+        "line_no": pa.array(range(1, rows + 1)),
+    }
+    columns = [
+        values[f.name].cast(f.type) if f.name in values else pa.nulls(rows, f.type) for f in schema
+    ]
+    return pa.record_batch(columns, schema=schema)
+
+
+def test_rust_writer_matches_pyarrow_on_awkward_values(tmp_path: Path) -> None:
+    batch = _awkward_batch(70_000)
+    ours, theirs = tmp_path / "rust.parquet", tmp_path / "pyarrow.parquet"
+    writer = RustParquetFileWriter(ours, row_group_rows=50_000)
+    reference = ParquetFileWriter(theirs, event_schema(), row_group_rows=50_000)
+    for start in range(0, batch.num_rows, 10_000):
+        writer.write(batch.slice(start, 10_000))
+        reference.write(batch.slice(start, 10_000))
+    writer.close()
+    reference.close()
+    table = pq.read_table(ours)
+    assert table.equals(pq.read_table(theirs))
+    assert table.replace_schema_metadata(None).equals(
+        pa.Table.from_batches([batch]).replace_schema_metadata(None)
+    )
+    ours_meta, theirs_meta = pq.read_metadata(ours), pq.read_metadata(theirs)
+    assert ours_meta.num_row_groups == theirs_meta.num_row_groups == 2
+    detail = event_schema().get_field_index("detail")
+    assert "PLAIN" in ours_meta.row_group(0).column(detail).encodings
+    for g in range(ours_meta.num_row_groups):
+        for i, name in enumerate(event_schema().names):
+            mine, ref = ours_meta.row_group(g).column(i), theirs_meta.row_group(g).column(i)
+            assert mine.num_values == ref.num_values, name
+            if mine.statistics is None or ref.statistics is None:
+                assert mine.statistics is ref.statistics is None, name
+                continue
+            assert mine.statistics.null_count == ref.statistics.null_count, name
+            assert mine.statistics.has_min_max == ref.statistics.has_min_max, name
+            if mine.statistics.has_min_max:
+                assert str(mine.statistics.min) == str(ref.statistics.min), name
+                assert str(mine.statistics.max) == str(ref.statistics.max), name
+
+
 def test_rust_writer_errors_are_os_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         RustParquetFileWriter(tmp_path / "missing" / "e.parquet")
