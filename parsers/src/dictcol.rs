@@ -166,25 +166,40 @@ impl StringChunk {
         }
     }
 
-    /// The chunk's bytes and metadata (see [`Pages::close`]).
-    pub fn close(self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
+    /// The chunk's bytes and metadata (see [`Pages::close`]); the chunk is then empty,
+    /// ready for the column's next row group.
+    pub fn close(&mut self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
         let statistics = self.statistics.then(|| ChunkStatistics {
             statistics: Statistics::ByteArray(ValueStatistics::new(
-                self.min.map(ByteArray::from),
-                self.max.map(ByteArray::from),
+                self.min.take().map(ByteArray::from),
+                self.max.take().map(ByteArray::from),
                 None,
                 Some(self.pages.nulls() as u64),
                 false,
             )),
             unencoded_bytes: Some(self.value_bytes as i64),
         });
-        self.pages.close(
-            self.descr,
+        let closed = self.pages.close(
+            self.descr.clone(),
             &self.dictionary,
             self.spans.len(),
             statistics,
             zstd,
-        )
+        );
+        self.short.clear();
+        self.long.clear();
+        self.dictionary.clear();
+        self.spans.clear();
+        self.last = None;
+        self.value_bytes = 0;
+        self.min = None;
+        self.max = None;
+        closed
+    }
+
+    /// Takes back the bytes `close` gave once they are written.
+    pub fn recycle(&mut self, bytes: Bytes) {
+        self.pages.recycle(bytes);
     }
 }
 
@@ -402,13 +417,31 @@ impl NumberChunk {
         }
     }
 
-    /// The chunk's bytes and metadata (see [`Pages::close`]).
-    pub fn close(self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
+    /// The chunk's bytes and metadata (see [`Pages::close`]); the chunk is then empty,
+    /// ready for the column's next row group.
+    pub fn close(&mut self, zstd: &mut Zstd) -> Result<(Bytes, ColumnCloseResult)> {
         let statistics = self.statistics.then(|| ChunkStatistics {
             statistics: self.chunk_statistics(),
             unencoded_bytes: None,
         });
-        self.pages
-            .close(self.descr, &self.dictionary, self.entries, statistics, zstd)
+        let closed = self.pages.close(
+            self.descr.clone(),
+            &self.dictionary,
+            self.entries,
+            statistics,
+            zstd,
+        );
+        self.index.clear();
+        self.dictionary.clear();
+        self.entries = 0;
+        self.last = None;
+        self.min = None;
+        self.max = None;
+        closed
+    }
+
+    /// Takes back the bytes `close` gave once they are written.
+    pub fn recycle(&mut self, bytes: Bytes) {
+        self.pages.recycle(bytes);
     }
 }

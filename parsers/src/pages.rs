@@ -83,6 +83,11 @@ pub struct Pages {
     dictionary_pages: usize,
     plain_pages: usize,
     raw: Vec<u8>,
+    /// The buffer of the last chunk handed out, back from the row group writer: chunks
+    /// reuse their buffers from one row group to the next rather than have the
+    /// allocator give pages back to the system and fault them in again (the CLI runs
+    /// mimalloc with no purge delay).
+    spare: Vec<u8>,
 }
 
 impl Default for Pages {
@@ -101,6 +106,7 @@ impl Default for Pages {
             dictionary_pages: 0,
             plain_pages: 0,
             raw: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -195,8 +201,11 @@ impl Pages {
     /// The chunk's bytes (the dictionary page first, `dictionary` holding its `PLAIN`
     /// content of `entries` values) and the metadata that describes them, for
     /// `SerializedRowGroupWriter::append_column`.
+    ///
+    /// The pages are then empty, ready for the column's next chunk; give the bytes back
+    /// with [`Pages::recycle`] once they are written.
     pub fn close(
-        mut self,
+        &mut self,
         descr: ColumnDescPtr,
         dictionary: &[u8],
         entries: usize,
@@ -204,7 +213,7 @@ impl Pages {
         zstd: &mut Zstd,
     ) -> Result<(Bytes, ColumnCloseResult)> {
         self.flush(entries, dictionary.len(), zstd)?;
-        let mut head = TrackedWrite::new(Vec::new());
+        let mut head = TrackedWrite::new(std::mem::take(&mut self.spare));
         let page = Page::DictionaryPage {
             buf: zstd.compress(dictionary)?,
             num_values: entries as u32,
@@ -217,7 +226,11 @@ impl Pages {
         let compressed = self.compressed + spec.compressed_size;
         let uncompressed = self.uncompressed + spec.uncompressed_size;
         let mut bytes = head.into_inner()?;
-        bytes.extend_from_slice(&self.out.into_inner()?);
+        let mut pages =
+            std::mem::replace(&mut self.out, TrackedWrite::new(Vec::new())).into_inner()?;
+        bytes.extend_from_slice(&pages);
+        pages.clear();
+        self.out = TrackedWrite::new(pages);
 
         let mut encodings = vec![Encoding::PLAIN, Encoding::RLE];
         let mut page_stats = vec![PageEncodingStats {
@@ -274,7 +287,23 @@ impl Pages {
             column_index: None,
             offset_index: None,
         };
+        self.plain_mode = false;
+        self.rows = 0;
+        self.nulls = 0;
+        self.compressed = 0;
+        self.uncompressed = 0;
+        self.dictionary_pages = 0;
+        self.plain_pages = 0;
         Ok((Bytes::from(bytes), close))
+    }
+
+    /// Takes back the bytes of the last chunk (see [`Pages::close`]) for the next one.
+    pub fn recycle(&mut self, bytes: Bytes) {
+        if let Ok(buffer) = bytes.try_into_mut() {
+            let mut buffer = Vec::from(buffer);
+            buffer.clear();
+            self.spare = buffer;
+        }
     }
 
     /// Null rows so far.

@@ -111,8 +111,9 @@ enum ColumnEncoder {
     Strings(Box<StringChunk>),
     /// Dictionary-encoded number columns, likewise.
     Numbers(Box<NumberChunk>),
-    /// `ts` and `line_no` (delta encoding): the `parquet` crate's Arrow column writer.
-    Arrow(Box<ArrowColumnWriter>),
+    /// `ts` and `line_no` (delta encoding): the `parquet` crate's Arrow column writer, a
+    /// new one per row group (None between row groups).
+    Arrow(Option<Box<ArrowColumnWriter>>),
 }
 
 /// The file layout `ArrowWriter` writes (same schema, Arrow schema metadata, row groups
@@ -125,7 +126,10 @@ struct EventFile<W: Write + Send> {
     dictionary: Vec<bool>,
     max_rows: Option<usize>,
     zstd: Zstd,
+    /// The column encoders, made for the first row group and reused for the next ones.
     group: Vec<ColumnEncoder>,
+    /// Whether a row group is being gathered.
+    in_group: bool,
     group_rows: usize,
 }
 
@@ -162,6 +166,7 @@ impl<W: Write + Send> EventFile<W> {
             max_rows,
             zstd: Zstd::new(ZSTD_LEVEL)?,
             group: Vec::new(),
+            in_group: false,
             group_rows: 0,
         })
     }
@@ -171,24 +176,30 @@ impl<W: Write + Send> EventFile<W> {
     fn start_group(&mut self) -> Result<(), ParquetError> {
         let index = self.writer.flushed_row_groups().len();
         let arrow = self.factory.create_column_writers(index)?;
-        let descriptors = self.writer.schema_descr().columns();
-        let mut group = Vec::with_capacity(arrow.len());
-        for (i, (writer, field)) in arrow.into_iter().zip(self.schema.fields()).enumerate() {
-            let descr = Arc::clone(&descriptors[i]);
-            let statistics = self.statistics[i];
-            let encoder = match field.data_type() {
-                _ if !self.dictionary[i] => ColumnEncoder::Arrow(Box::new(writer)),
-                DataType::Utf8 => {
-                    ColumnEncoder::Strings(Box::new(StringChunk::new(descr, statistics)))
-                }
-                DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float64 => {
-                    ColumnEncoder::Numbers(Box::new(NumberChunk::new(descr, statistics)?))
-                }
-                _ => ColumnEncoder::Arrow(Box::new(writer)),
-            };
-            group.push(encoder);
+        if self.group.is_empty() {
+            let descriptors = self.writer.schema_descr().columns();
+            for (i, field) in self.schema.fields().iter().enumerate() {
+                let descr = Arc::clone(&descriptors[i]);
+                let statistics = self.statistics[i];
+                self.group.push(match field.data_type() {
+                    _ if !self.dictionary[i] => ColumnEncoder::Arrow(None),
+                    DataType::Utf8 => {
+                        ColumnEncoder::Strings(Box::new(StringChunk::new(descr, statistics)))
+                    }
+                    DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float64 => {
+                        ColumnEncoder::Numbers(Box::new(NumberChunk::new(descr, statistics)?))
+                    }
+                    _ => ColumnEncoder::Arrow(None),
+                });
+            }
         }
-        self.group = group;
+        // The crate's writers do not outlive their row group; the chunks are reused.
+        for (encoder, writer) in self.group.iter_mut().zip(arrow) {
+            if let ColumnEncoder::Arrow(slot) = encoder {
+                *slot = Some(Box::new(writer));
+            }
+        }
+        self.in_group = true;
         Ok(())
     }
 
@@ -196,7 +207,7 @@ impl<W: Write + Send> EventFile<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
         let mut batch = batch.clone();
         while batch.num_rows() > 0 {
-            if self.group.is_empty() {
+            if !self.in_group {
                 self.start_group()?;
             }
             let room = self.max_rows.map_or(usize::MAX, |m| m - self.group_rows);
@@ -215,6 +226,9 @@ impl<W: Write + Send> EventFile<W> {
                     }
                     ColumnEncoder::Numbers(chunk) => chunk.write(column, &mut self.zstd)?,
                     ColumnEncoder::Arrow(writer) => {
+                        let writer = writer.as_mut().ok_or_else(|| {
+                            ParquetError::General("no column writer outside a row group".into())
+                        })?;
                         for leaf in compute_leaves(field, column)? {
                             writer.write(&leaf)?;
                         }
@@ -231,22 +245,27 @@ impl<W: Write + Send> EventFile<W> {
 
     /// Writes the row group being gathered, if any.
     fn flush(&mut self) -> Result<(), ParquetError> {
-        if self.group.is_empty() {
+        if !self.in_group {
             return Ok(());
         }
+        self.in_group = false;
         let mut row_group = self.writer.next_row_group()?;
-        for encoder in std::mem::take(&mut self.group) {
+        for encoder in self.group.iter_mut() {
             match encoder {
                 ColumnEncoder::Strings(chunk) => {
                     let (bytes, close) = chunk.close(&mut self.zstd)?;
                     row_group.append_column(&bytes, close)?;
+                    chunk.recycle(bytes);
                 }
                 ColumnEncoder::Numbers(chunk) => {
                     let (bytes, close) = chunk.close(&mut self.zstd)?;
                     row_group.append_column(&bytes, close)?;
+                    chunk.recycle(bytes);
                 }
                 ColumnEncoder::Arrow(writer) => {
-                    writer.close()?.append_to_row_group(&mut row_group)?
+                    if let Some(writer) = writer.take() {
+                        writer.close()?.append_to_row_group(&mut row_group)?;
+                    }
                 }
             }
         }
