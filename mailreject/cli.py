@@ -369,7 +369,7 @@ def ingest(
     ] = 32,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
     flush_mb: Annotated[float, typer.Option("--flush-mb", min=0.001, hidden=True)] = 64.0,
-    block_kb: Annotated[int, typer.Option("--block-kb", min=1, hidden=True)] = 2048,
+    block_kb: Annotated[int, typer.Option("--block-kb", min=1, hidden=True)] = 1024,
 ) -> None:
     """Store the new events of logs in the store (incremental; safe to run from cron)."""
     import dataclasses

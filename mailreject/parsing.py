@@ -44,7 +44,10 @@ class ParseOptions:
         rules: Extra rule files, which take priority over the built-in catalogue.
         input_format: ``auto`` detects journal JSON by its first byte.
         jobs: Threads that parse blocks in parallel.
-        block_size: Bytes of input handed to the parser at a time.
+        block_size: Bytes of input handed to the parser at a time. 1 MiB: on 5M lines
+            the peak RSS of ``ingest`` is ~30 MB lower than with 2 MiB (191 against 223 MB)
+            and ``parse`` ~20 MB lower, at the same speed; 512 KiB saves no more and is
+            slower.
 
     """
 
@@ -53,7 +56,7 @@ class ParseOptions:
     rules: tuple[Path, ...] = ()
     input_format: InputFormat = "auto"
     jobs: int = 1
-    block_size: int = 2 << 20
+    block_size: int = 1 << 20
 
 
 @dataclass
